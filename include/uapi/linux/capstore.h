@@ -1,0 +1,325 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * capstore: a persistent single-level store of capabilities.
+ *
+ * The one interface between userspace and the capstore module, shared by
+ * the module, libcap-store, the tools and the tests.
+ */
+#ifndef _UAPI_LINUX_CAPSTORE_H
+#define _UAPI_LINUX_CAPSTORE_H
+
+#include <linux/types.h>
+#include <linux/ioctl.h>
+
+/** CAPSTORE_CONTROL_DEVICE - path of the control device */
+#define CAPSTORE_CONTROL_DEVICE		"/dev/capstore"
+
+#define CAPSTORE_TYPE			0xC5
+
+/**
+ * DOC: General ioctl format
+ *
+ * Stores are attached, detached and bootstrapped through ioctls on the
+ * control device /dev/capstore. Everything else is done through ioctls on
+ * capability file descriptors: each capability is an fd that designates one
+ * object and carries a set of rights.
+ *
+ * Every ioctl takes a pointer to a structure whose first __u32 is its size,
+ * so structures can grow: the kernel accepts any size from the end of the
+ * last field of the first version up to a page, zero-fills what the caller
+ * did not pass and refuses a larger structure whose unknown tail is not
+ * zero. Fields named __reserved must be zero; fields named out_* are
+ * written by the kernel. Flags unknown to the kernel are refused.
+ *
+ * Errors, the same for every command:
+ *
+ * - ENOTTY: unknown command, or a command not valid on this kind of fd
+ * - EINVAL: size smaller than the first version, unknown flags, non-zero
+ *   __reserved field, or a field out of range (slot index, kind, size)
+ * - E2BIG: size larger than the kernel knows, with a non-zero tail
+ * - EFAULT: a pointer the kernel cannot read or write
+ * - EPERM: the capability lacks a right the command needs, or the caller
+ *   lacks CAP_SYS_ADMIN for a control-device command that needs it
+ * - EBADF: an fd argument is not open, or is not a capability
+ * - EXDEV: an fd argument is a capability of another store
+ * - EKEYREVOKED: the capability is dead: its object was destroyed or its
+ *   generation was bumped (revoked)
+ * - ENOENT: no store with that id, or an empty node slot
+ * - EEXIST: the node slot is already occupied
+ * - EBUSY: the device or store is in use
+ * - ENOSPC: the store has no free space
+ * - EUCLEAN, EBADMSG: the store's metadata is corrupt (bad field, bad
+ *   checksum); the kernel log says where
+ * - EOPNOTSUPP: the store uses a format version or feature this module
+ *   does not support
+ * - EIO: the device failed
+ */
+
+/**
+ * enum capstore_kind - kinds of object
+ * @CAPSTORE_KIND_SEGMENT: pages of data, mappable and readable/writable
+ * @CAPSTORE_KIND_NODE: CAPSTORE_NODE_SLOTS slots that hold capabilities
+ */
+enum capstore_kind {
+	CAPSTORE_KIND_SEGMENT = 1,
+	CAPSTORE_KIND_NODE = 2,
+};
+
+/** CAPSTORE_NODE_SLOTS - number of capability slots in a node */
+#define CAPSTORE_NODE_SLOTS		32
+
+/**
+ * DOC: Rights
+ *
+ * A capability carries rights; a derived capability never has more.
+ *
+ * - CAPSTORE_RIGHT_READ: read a segment's data; fetch a node's slots
+ * - CAPSTORE_RIGHT_WRITE: write a segment's data; store into and clear a
+ *   node's slots, create objects into them
+ * - CAPSTORE_RIGHT_MAP: mmap a segment (writable mappings also need WRITE)
+ * - CAPSTORE_RIGHT_GRANT: use a node's slots to pass capabilities on
+ *   (fetch, store, create)
+ * - CAPSTORE_RIGHT_DESTROY: destroy the object or revoke its capabilities
+ * - CAPSTORE_RIGHT_WEAK: an attribute, not a right: through a weak node
+ *   capability nothing can be stored, and every capability fetched comes
+ *   out weak and without WRITE and DESTROY (the EROS "weak" key).
+ *
+ * The WEAK bit restricts, so a derived capability may gain it but never
+ * lose it.
+ */
+#define CAPSTORE_RIGHT_READ		(1U << 0)
+#define CAPSTORE_RIGHT_WRITE		(1U << 1)
+#define CAPSTORE_RIGHT_MAP		(1U << 2)
+#define CAPSTORE_RIGHT_GRANT		(1U << 3)
+#define CAPSTORE_RIGHT_DESTROY		(1U << 4)
+#define CAPSTORE_RIGHT_WEAK		(1U << 8)
+
+#define CAPSTORE_RIGHTS_ALL		(CAPSTORE_RIGHT_READ | \
+					 CAPSTORE_RIGHT_WRITE | \
+					 CAPSTORE_RIGHT_MAP | \
+					 CAPSTORE_RIGHT_GRANT | \
+					 CAPSTORE_RIGHT_DESTROY)
+#define CAPSTORE_RIGHTS_MASK		(CAPSTORE_RIGHTS_ALL | \
+					 CAPSTORE_RIGHT_WEAK)
+
+/** CAPSTORE_FD_CLOEXEC - flag: the new file descriptor is close-on-exec */
+#define CAPSTORE_FD_CLOEXEC		(1U << 0)
+
+enum {
+	CAPSTORE_CMD_BASE = 0x80,
+	/* control device */
+	CAPSTORE_CMD_ATTACH = CAPSTORE_CMD_BASE,
+	CAPSTORE_CMD_DETACH = 0x81,
+	CAPSTORE_CMD_ROOT = 0x82,
+	CAPSTORE_CMD_CHECKPOINT = 0x83,
+	/* capability fds */
+	CAPSTORE_CMD_CAP_INFO = 0xa0,
+	CAPSTORE_CMD_RESTRICT = 0xa1,
+	CAPSTORE_CMD_CREATE = 0xa2,
+	CAPSTORE_CMD_FETCH = 0xa3,
+	CAPSTORE_CMD_STORE = 0xa4,
+	CAPSTORE_CMD_CLEAR = 0xa5,
+};
+
+/**
+ * struct capstore_attach - ioctl(CAPSTORE_ATTACH)
+ * @size: sizeof(struct capstore_attach)
+ * @flags: must be 0
+ * @bdev_fd: an fd open for reading and writing on the block device
+ * @out_store_id: the id of the attached store
+ *
+ * Validates the store on the device, recovers its newest committed
+ * checkpoint and makes it available. The device is held exclusively until
+ * detach. Needs CAP_SYS_ADMIN. A device that holds no capstore store gives
+ * EINVAL, a damaged one EBADMSG or EUCLEAN, a device already attached EBUSY.
+ */
+struct capstore_attach {
+	__u32 size;
+	__u32 flags;
+	__s32 bdev_fd;
+	__u32 out_store_id;
+};
+#define CAPSTORE_ATTACH		_IO(CAPSTORE_TYPE, CAPSTORE_CMD_ATTACH)
+
+/**
+ * struct capstore_detach - ioctl(CAPSTORE_DETACH)
+ * @size: sizeof(struct capstore_detach)
+ * @flags: must be 0
+ * @store_id: the store
+ * @__reserved: must be 0
+ *
+ * Takes a final checkpoint and releases the device. Fails with EBUSY while
+ * any capability of the store is open or mapped. Needs CAP_SYS_ADMIN.
+ */
+struct capstore_detach {
+	__u32 size;
+	__u32 flags;
+	__u32 store_id;
+	__u32 __reserved;
+};
+#define CAPSTORE_DETACH		_IO(CAPSTORE_TYPE, CAPSTORE_CMD_DETACH)
+
+/**
+ * struct capstore_root - ioctl(CAPSTORE_ROOT)
+ * @size: sizeof(struct capstore_root)
+ * @flags: CAPSTORE_FD_CLOEXEC
+ * @store_id: the store
+ * @out_fd: a capability with every right to the store's root node
+ *
+ * The bootstrap: the only way to a capability that was not handed over.
+ * Needs CAP_SYS_ADMIN.
+ */
+struct capstore_root {
+	__u32 size;
+	__u32 flags;
+	__u32 store_id;
+	__s32 out_fd;
+};
+#define CAPSTORE_ROOT		_IO(CAPSTORE_TYPE, CAPSTORE_CMD_ROOT)
+
+/**
+ * struct capstore_checkpoint - ioctl(CAPSTORE_CHECKPOINT)
+ * @size: sizeof(struct capstore_checkpoint)
+ * @flags: must be 0
+ * @store_id: the store (control device only; ignored on a capability)
+ * @__reserved: must be 0
+ * @out_seq: sequence number of the committed checkpoint that holds every
+ *	change made before the call
+ *
+ * Takes a checkpoint of the whole store and returns once it is committed.
+ * On the control device it needs CAP_SYS_ADMIN; on a capability fd any
+ * live capability of the store will do.
+ */
+struct capstore_checkpoint {
+	__u32 size;
+	__u32 flags;
+	__u32 store_id;
+	__u32 __reserved;
+	__aligned_u64 out_seq;
+};
+#define CAPSTORE_CHECKPOINT	_IO(CAPSTORE_TYPE, CAPSTORE_CMD_CHECKPOINT)
+
+/**
+ * struct capstore_cap_info - ioctl(CAPSTORE_CAP_INFO)
+ * @size: sizeof(struct capstore_cap_info)
+ * @flags: must be 0
+ * @out_kind: enum capstore_kind
+ * @out_rights: CAPSTORE_RIGHT_* bits of this capability
+ * @out_oid: the object's id (for display; ids are not authority)
+ * @out_size: segment size in bytes; for a node, CAPSTORE_NODE_SLOTS
+ * @out_store_id: the store
+ * @__reserved: must be 0
+ */
+struct capstore_cap_info {
+	__u32 size;
+	__u32 flags;
+	__u32 out_kind;
+	__u32 out_rights;
+	__aligned_u64 out_oid;
+	__aligned_u64 out_size;
+	__u32 out_store_id;
+	__u32 __reserved;
+};
+#define CAPSTORE_CAP_INFO	_IO(CAPSTORE_TYPE, CAPSTORE_CMD_CAP_INFO)
+
+/**
+ * struct capstore_restrict - ioctl(CAPSTORE_RESTRICT)
+ * @size: sizeof(struct capstore_restrict)
+ * @flags: CAPSTORE_FD_CLOEXEC
+ * @rights: the rights of the new capability; EPERM unless they are a
+ *	subset of this capability's (CAPSTORE_RIGHT_WEAK may be added, not
+ *	removed)
+ * @out_fd: the new capability
+ */
+struct capstore_restrict {
+	__u32 size;
+	__u32 flags;
+	__u32 rights;
+	__s32 out_fd;
+};
+#define CAPSTORE_RESTRICT	_IO(CAPSTORE_TYPE, CAPSTORE_CMD_RESTRICT)
+
+/**
+ * struct capstore_create - ioctl(CAPSTORE_CREATE), on a node capability
+ * @size: sizeof(struct capstore_create)
+ * @flags: CAPSTORE_FD_CLOEXEC
+ * @kind: enum capstore_kind of the new object
+ * @slot: the node slot that receives a capability to the new object;
+ *	EEXIST if it is occupied
+ * @seg_size: segment size in bytes, a multiple of the page size, at most
+ *	2^44; must be 0 for a node
+ * @out_fd: a capability with every right to the new object
+ * @__reserved: must be 0
+ *
+ * Needs WRITE and GRANT on a node capability that is not weak. New objects
+ * are always reachable from the node they were created into.
+ */
+struct capstore_create {
+	__u32 size;
+	__u32 flags;
+	__u32 kind;
+	__u32 slot;
+	__aligned_u64 seg_size;
+	__s32 out_fd;
+	__u32 __reserved;
+};
+#define CAPSTORE_CREATE		_IO(CAPSTORE_TYPE, CAPSTORE_CMD_CREATE)
+
+/**
+ * struct capstore_fetch - ioctl(CAPSTORE_FETCH), on a node capability
+ * @size: sizeof(struct capstore_fetch)
+ * @flags: CAPSTORE_FD_CLOEXEC
+ * @slot: the slot to fetch
+ * @out_fd: the capability held in the slot
+ * @out_kind: its enum capstore_kind
+ * @out_rights: its rights (weakened if fetched through a weak node)
+ *
+ * Needs READ and GRANT. An empty slot gives ENOENT, a dead capability in
+ * the slot EKEYREVOKED.
+ */
+struct capstore_fetch {
+	__u32 size;
+	__u32 flags;
+	__u32 slot;
+	__s32 out_fd;
+	__u32 out_kind;
+	__u32 out_rights;
+};
+#define CAPSTORE_FETCH		_IO(CAPSTORE_TYPE, CAPSTORE_CMD_FETCH)
+
+/**
+ * struct capstore_store - ioctl(CAPSTORE_STORE), on a node capability
+ * @size: sizeof(struct capstore_store)
+ * @flags: must be 0
+ * @slot: the slot to overwrite
+ * @fd: a live capability of the same store
+ *
+ * Needs WRITE and GRANT on a node capability that is not weak. The slot
+ * receives exactly the rights @fd carries.
+ */
+struct capstore_store {
+	__u32 size;
+	__u32 flags;
+	__u32 slot;
+	__s32 fd;
+};
+#define CAPSTORE_STORE		_IO(CAPSTORE_TYPE, CAPSTORE_CMD_STORE)
+
+/**
+ * struct capstore_clear - ioctl(CAPSTORE_CLEAR), on a node capability
+ * @size: sizeof(struct capstore_clear)
+ * @flags: must be 0
+ * @slot: the slot to empty
+ * @__reserved: must be 0
+ *
+ * Needs WRITE and GRANT on a node capability that is not weak.
+ */
+struct capstore_clear {
+	__u32 size;
+	__u32 flags;
+	__u32 slot;
+	__u32 __reserved;
+};
+#define CAPSTORE_CLEAR		_IO(CAPSTORE_TYPE, CAPSTORE_CMD_CLEAR)
+
+#endif /* _UAPI_LINUX_CAPSTORE_H */
