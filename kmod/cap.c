@@ -1,0 +1,282 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Capabilities as file descriptors.
+ *
+ * A capability is a file opened by the module on an object's inode; its
+ * private data holds the rights and the object generation it was made
+ * for. Files of one object share the inode and so its pages, whatever
+ * their rights. The open mode follows the rights (a capability without
+ * WRITE is opened read-only), so the VFS itself refuses writable shared
+ * mappings and mprotect() upgrades of read-only capabilities. Nothing but
+ * the module creates these files: reopening one through /proc is refused.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/file.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "internal.h"
+
+/**
+ * cs_cap_file - make a capability file
+ * @ci: the object; the file takes its own inode reference
+ * @rights: CAPSTORE_RIGHT_* bits
+ * @gen: the generation the capability designates
+ *
+ * Return: the file, or an ERR_PTR.
+ */
+struct file *cs_cap_file(struct cs_inode *ci, u32 rights, u64 gen)
+{
+	struct cs_store *s = cs_inode_store(ci);
+	const struct file_operations *fops;
+	struct cs_cap *cap;
+	struct file *file;
+	char name[32];
+	int flags;
+
+	if (ci->kind == CAPSTORE_DOBJ_SEGMENT) {
+		fops = &cs_segment_fops;
+		if ((rights & CAPSTORE_RIGHT_WRITE) &&
+		    (rights & CAPSTORE_RIGHT_READ))
+			flags = O_RDWR;
+		else if (rights & CAPSTORE_RIGHT_WRITE)
+			flags = O_WRONLY;
+		else
+			flags = O_RDONLY;
+	} else {
+		fops = &cs_node_fops;
+		flags = O_RDONLY;
+	}
+	cap = kmalloc(sizeof(*cap), GFP_KERNEL);
+	if (!cap)
+		return ERR_PTR(-ENOMEM);
+	cap->rights = rights;
+	cap->gen = gen;
+	snprintf(name, sizeof(name), "%s %lu", cs_kind_name(ci->kind),
+		 ci->vfs_inode.i_ino);
+
+	if (!try_module_get(THIS_MODULE)) {
+		kfree(cap);
+		return ERR_PTR(-ENOENT);
+	}
+	ihold(&ci->vfs_inode);
+	file = alloc_file_pseudo(&ci->vfs_inode, s->mnt, name, flags, fops);
+	if (IS_ERR(file)) {
+		iput(&ci->vfs_inode);
+		module_put(THIS_MODULE);
+		kfree(cap);
+		return file;
+	}
+	if (ci->kind == CAPSTORE_DOBJ_SEGMENT)
+		file->f_mode |= FMODE_LSEEK | FMODE_PREAD | FMODE_PWRITE;
+	file->private_data = cap;
+	atomic_inc(&s->nr_caps);
+	return file;
+}
+
+int cs_cap_release(struct inode *inode, struct file *file)
+{
+	struct cs_store *s = CS_S(inode->i_sb);
+
+	kfree(file->private_data);
+	atomic_dec(&s->nr_caps);
+	return 0;
+}
+
+/**
+ * cs_cap_check - may this capability be used for something needing @need?
+ * @file: a capability file
+ * @need: CAPSTORE_RIGHT_* bits required
+ *
+ * Return: 0, -EKEYREVOKED for a dead capability, -EIO if the store is shut
+ * down, -EPERM if a right is missing.
+ */
+int cs_cap_check(struct file *file, u32 need)
+{
+	struct cs_cap *cap = cs_file_cap(file);
+	struct inode *inode = file_inode(file);
+
+	if (READ_ONCE(CS_I(inode)->gen) != cap->gen)
+		return -EKEYREVOKED;
+	if (cs_store_is_shutdown(CS_S(inode->i_sb)))
+		return -EIO;
+	if ((cap->rights & need) != need)
+		return -EPERM;
+	return 0;
+}
+
+/**
+ * cs_cap_fget - the capability an fd argument names
+ * @fd: the fd
+ * @s: the store it must belong to, or NULL for any
+ *
+ * Return: the file with a reference, ERR_PTR(-EBADF) if @fd is not an open
+ * capability, ERR_PTR(-EXDEV) if it belongs to another store.
+ */
+struct file *cs_cap_fget(int fd, struct cs_store *s)
+{
+	struct file *file = fget(fd);
+
+	if (!file)
+		return ERR_PTR(-EBADF);
+	if (file->f_op != &cs_segment_fops && file->f_op != &cs_node_fops) {
+		fput(file);
+		return ERR_PTR(-EBADF);
+	}
+	if (s && CS_S(file_inode(file)->i_sb) != s) {
+		fput(file);
+		return ERR_PTR(-EXDEV);
+	}
+	return file;
+}
+
+/**
+ * cs_fd_reserve - reserve an fd for a new capability
+ * @flags: CAPSTORE_FD_* flags, already validated
+ *
+ * Return: the fd or a negative errno.
+ */
+int cs_fd_reserve(u32 flags)
+{
+	return get_unused_fd_flags(flags & CAPSTORE_FD_CLOEXEC ? O_CLOEXEC : 0);
+}
+
+/**
+ * cs_cap_install - hand a new capability to userspace
+ * @file: the capability
+ * @fd: reserved with cs_fd_reserve()
+ * @uarg: the command structure to copy back
+ * @cmd: its kernel copy, with the out fields set
+ * @size: its size
+ *
+ * On failure the file is released and the fd unreserved.
+ *
+ * Return: 0 or -EFAULT.
+ */
+int cs_cap_install(struct file *file, int fd, void __user *uarg,
+		   const void *cmd, size_t size)
+{
+	int err = cs_copy_cmd_out(uarg, cmd, size);
+
+	if (err) {
+		fput(file);
+		put_unused_fd(fd);
+		return err;
+	}
+	fd_install(fd, file);
+	return 0;
+}
+
+static int cs_cap_info(struct file *file, void __user *uarg)
+{
+	struct cs_inode *ci = CS_I(file_inode(file));
+	struct capstore_cap_info cmd;
+	int err;
+
+	err = cs_copy_cmd_in(&cmd, sizeof(cmd), sizeof(cmd), uarg);
+	if (err)
+		return err;
+	if (cmd.flags || cmd.__reserved)
+		return -EINVAL;
+	err = cs_cap_check(file, 0);
+	if (err)
+		return err;
+	cmd.out_kind = ci->kind;
+	cmd.out_rights = cs_file_cap(file)->rights;
+	cmd.out_oid = ci->vfs_inode.i_ino;
+	cmd.out_size = ci->kind == CAPSTORE_DOBJ_SEGMENT ?
+		       i_size_read(&ci->vfs_inode) : CAPSTORE_NODE_SLOTS;
+	cmd.out_store_id = cs_inode_store(ci)->id;
+	return cs_copy_cmd_out(uarg, &cmd, sizeof(cmd));
+}
+
+static int cs_cap_restrict(struct file *file, void __user *uarg)
+{
+	struct cs_inode *ci = CS_I(file_inode(file));
+	struct cs_cap *cap = cs_file_cap(file);
+	struct capstore_restrict cmd;
+	struct file *new;
+	int fd, err;
+
+	err = cs_copy_cmd_in(&cmd, sizeof(cmd), sizeof(cmd), uarg);
+	if (err)
+		return err;
+	if (cmd.flags & ~CAPSTORE_FD_CLOEXEC ||
+	    cmd.rights & ~CAPSTORE_RIGHTS_MASK)
+		return -EINVAL;
+	err = cs_cap_check(file, 0);
+	if (err)
+		return err;
+	/* Rights only shrink; weakness, being a restriction, only grows. */
+	if (cmd.rights & CAPSTORE_RIGHTS_ALL & ~cap->rights)
+		return -EPERM;
+	if ((cap->rights & CAPSTORE_RIGHT_WEAK) &&
+	    !(cmd.rights & CAPSTORE_RIGHT_WEAK))
+		return -EPERM;
+
+	fd = cs_fd_reserve(cmd.flags);
+	if (fd < 0)
+		return fd;
+	new = cs_cap_file(ci, cmd.rights, cap->gen);
+	if (IS_ERR(new)) {
+		put_unused_fd(fd);
+		return PTR_ERR(new);
+	}
+	cmd.out_fd = fd;
+	return cs_cap_install(new, fd, uarg, &cmd, sizeof(cmd));
+}
+
+static int cs_cap_checkpoint(struct file *file, void __user *uarg)
+{
+	struct capstore_checkpoint cmd;
+	int err;
+
+	err = cs_copy_cmd_in(&cmd, sizeof(cmd), sizeof(cmd), uarg);
+	if (err)
+		return err;
+	if (cmd.flags || cmd.__reserved)
+		return -EINVAL;
+	err = cs_cap_check(file, 0);
+	if (err)
+		return err;
+	err = cs_checkpoint(CS_S(file_inode(file)->i_sb), &cmd.out_seq);
+	if (err)
+		return err;
+	return cs_copy_cmd_out(uarg, &cmd, sizeof(cmd));
+}
+
+/**
+ * cs_cap_fsync - durability: returns once a committed checkpoint holds
+ *	every change made before the call
+ * @file: a capability
+ * @start: ignored: a checkpoint covers the whole store
+ * @end: likewise
+ * @datasync: likewise
+ *
+ * Return: 0 or a negative errno.
+ */
+int cs_cap_fsync(struct file *file, loff_t start, loff_t end, int datasync)
+{
+	int err = cs_cap_check(file, 0);
+
+	if (err)
+		return err;
+	return cs_checkpoint(CS_S(file_inode(file)->i_sb), NULL);
+}
+
+long cs_cap_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	void __user *uarg = (void __user *)arg;
+
+	switch (cmd) {
+	case CAPSTORE_CAP_INFO:
+		return cs_cap_info(file, uarg);
+	case CAPSTORE_RESTRICT:
+		return cs_cap_restrict(file, uarg);
+	case CAPSTORE_CHECKPOINT:
+		return cs_cap_checkpoint(file, uarg);
+	}
+	return cs_node_ioctl(file, cmd, uarg);
+}

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Kernel-version differences, kept in one place.
+ *
+ * Supported: Linux 6.1 LTS (Debian 12). Each wrapper below names the
+ * release that changed the interface it hides; add later releases here and
+ * nowhere else.
+ */
+#ifndef _CAPSTORE_COMPAT_H
+#define _CAPSTORE_COMPAT_H
+
+#include <linux/blkdev.h>
+
+/*
+ * Opening a block device exclusively. 6.5 added a holder_ops argument and
+ * turned fmode_t into blk_mode_t; 6.8 replaced the call with bdev_file_open.
+ */
+static inline struct block_device *cs_bdev_open(dev_t dev, void *holder)
+{
+	return blkdev_get_by_dev(dev, FMODE_READ | FMODE_WRITE | FMODE_EXCL,
+				 holder);
+}
+
+static inline void cs_bdev_close(struct block_device *bdev)
+{
+	blkdev_put(bdev, FMODE_READ | FMODE_WRITE | FMODE_EXCL);
+}
+
+#endif /* _CAPSTORE_COMPAT_H */

@@ -1,0 +1,397 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * capstore: internal definitions shared by the module's files.
+ *
+ * A store is a block device attached to the module. Its objects are inodes
+ * of a private pseudo filesystem (one super_block per store), so their
+ * pages live in the kernel's page cache. Capabilities are files opened on
+ * those inodes; each carries its rights and the object generation it was
+ * made for.
+ *
+ * Locking, outermost first:
+ *
+ *   cs_stores_lock           the table of attached stores (main.c)
+ *   store->cp_mutex          one checkpoint at a time
+ *   store->wr_sys            held shared by syscall writers (write, slot
+ *                            updates, create); a checkpoint holds it
+ *                            exclusive while it snapshots the store
+ *   store->wr_fault          the same for write faults (page_mkwrite);
+ *                            taken after wr_sys, as sb_start_write and
+ *                            sb_start_pagefault are
+ *   inode_lock               write(2) on a segment
+ *   folio lock
+ *   ci->tree_lock            a segment's or node's data tree
+ *   store->otable.lock       the object table
+ *   store->space.lock        (spinlock) the allocator's bitmaps
+ *   store->dirty_lock        (spinlock) the list of objects to checkpoint
+ */
+#ifndef _CAPSTORE_INTERNAL_H
+#define _CAPSTORE_INTERNAL_H
+
+#include <linux/fs.h>
+#include <linux/kobject.h>
+#include <linux/list.h>
+#include <linux/mempool.h>
+#include <linux/mutex.h>
+#include <linux/percpu-rwsem.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+#include <linux/xarray.h>
+
+#include <linux/capstore.h>
+#include <capstore/format.h>
+#include <capstore/verify.h>
+
+#include "compat.h"
+
+#define CAPSTORE_FS_MAGIC	0x63617073	/* "caps" */
+
+struct cs_store;
+struct cs_wbatch;
+
+/* --- tree.c: copy-on-write trees of block pointers, cached in memory --- */
+
+/**
+ * struct cs_tnode - an interior block of a tree, in memory
+ * @ent: the block's 256 pointers (one page)
+ * @child: in-memory children, for levels >= 2 (NULL entries: not loaded)
+ * @blkno: where the block lives on disk, 0 if it was never written
+ * @level: 1 for blocks that point at leaves
+ * @dirty: @ent differs from the block at @blkno
+ * @assigned: a new @blkno was allocated by the checkpoint in progress
+ */
+struct cs_tnode {
+	struct capstore_bptr *ent;
+	struct cs_tnode **child;
+	u64 blkno;
+	u8 level;
+	bool dirty;
+	bool assigned;
+};
+
+/**
+ * struct cs_tree - a tree of leaves addressed by index
+ * @root: pointer to the top block as last written (the leaf if @height is 0)
+ * @height: number of interior levels
+ * @max_height: the tree never grows higher
+ * @top: the top interior block, once loaded or created
+ * @dirty: @root must be rewritten by the next checkpoint
+ */
+struct cs_tree {
+	struct capstore_bptr root;
+	u8 height;
+	u8 max_height;
+	struct cs_tnode *top;
+	bool dirty;
+};
+
+void cs_tree_init(struct cs_tree *t, const struct capstore_dtree *dt,
+		  unsigned int max_height);
+void cs_tree_to_disk(const struct cs_tree *t, struct capstore_dtree *dt);
+int cs_tree_get(struct cs_store *s, struct cs_tree *t, u64 index,
+		struct capstore_bptr *out);
+int cs_tree_set(struct cs_store *s, struct cs_tree *t, u64 index,
+		const struct capstore_bptr *val, struct capstore_bptr *old);
+int cs_tree_assign(struct cs_store *s, struct cs_tree *t, bool *allocated);
+int cs_tree_write(struct cs_store *s, struct cs_tree *t,
+		  struct cs_wbatch *wb);
+int cs_tree_flush(struct cs_store *s, struct cs_tree *t,
+		  struct cs_wbatch *wb);
+int cs_tree_free_all(struct cs_store *s, struct cs_tree *t);
+void cs_tree_release(struct cs_tree *t);
+
+/* --- space.c: the allocator and the space map --- */
+
+/**
+ * struct cs_space - free space of a store
+ * @lock: protects everything below but @tree
+ * @used: one bit per block in use by the state being built; the space map
+ *	written by the next checkpoint
+ * @committed: the space map of the last committed checkpoint; its blocks
+ *	are never handed out
+ * @leaf_dirty: one bit per space map leaf changed since the last checkpoint
+ * @leaf_assigned: leaves given a new block by the checkpoint in progress
+ * @nblocks: blocks in the store
+ * @nleaves: leaves of the space map
+ * @nr_used: bits set in @used
+ * @nr_pinned: blocks set in @committed but not in @used
+ * @reserve: blocks only checkpoint metadata may use
+ * @cursor: where the next search for a free block starts
+ * @tree: the space map tree (protected by the checkpoint)
+ */
+struct cs_space {
+	spinlock_t lock;		/* the bitmaps and counters */
+	unsigned long *used;
+	unsigned long *committed;
+	unsigned long *leaf_dirty;
+	unsigned long *leaf_assigned;
+	u64 nblocks;
+	u64 nleaves;
+	u64 nr_used;
+	u64 nr_pinned;
+	u64 reserve;
+	u64 cursor;
+	struct cs_tree tree;
+};
+
+enum cs_alloc_kind {
+	CS_ALLOC_DATA,		/* object data: keeps the reserve free */
+	CS_ALLOC_META,		/* checkpoint metadata: may use the reserve */
+};
+
+int cs_space_load(struct cs_store *s, const struct capstore_dhdr *h);
+void cs_space_destroy(struct cs_space *sp);
+int cs_space_alloc(struct cs_store *s, enum cs_alloc_kind kind, u64 *blkno);
+void cs_space_free(struct cs_store *s, u64 blkno);
+u64 cs_space_free_blocks(struct cs_store *s);
+int cs_space_flush(struct cs_store *s, struct cs_wbatch *wb,
+		   struct capstore_dhdr *h);
+void cs_space_commit(struct cs_store *s);
+
+/* --- otable.c: the object table --- */
+
+/**
+ * struct cs_otable - object records, cached by leaf
+ * @lock: protects everything here
+ * @tree: the object table tree
+ * @leaves: leaf index -> struct cs_oleaf
+ * @next_oid: next id to hand out
+ * @nobjects: live objects
+ * @dirty: a leaf changed since the last checkpoint
+ */
+struct cs_otable {
+	struct mutex lock;		/* everything here */
+	struct cs_tree tree;
+	struct xarray leaves;
+	u64 next_oid;
+	u64 nobjects;
+	bool dirty;
+};
+
+int cs_otable_load(struct cs_store *s, const struct capstore_dhdr *h);
+void cs_otable_init(struct cs_store *s);
+void cs_otable_destroy(struct cs_store *s);
+int cs_otable_get(struct cs_store *s, u64 oid, struct capstore_dobj *out);
+int cs_otable_put(struct cs_store *s, u64 oid, const struct capstore_dobj *o);
+int cs_otable_new(struct cs_store *s, u32 kind, u64 size, u64 *oid);
+int cs_otable_flush(struct cs_store *s, struct cs_wbatch *wb,
+		    struct capstore_dhdr *h);
+
+/* --- io.c: block I/O --- */
+
+/**
+ * struct cs_wbatch - writes of one checkpoint (or one writeback pass)
+ * @s: the store
+ * @bio: the bio being filled, NULL if none
+ * @next: block that would extend @bio
+ * @pending: bios in flight plus one for the submitter
+ * @err: first error
+ * @done: completes when @pending drops to zero
+ */
+struct cs_wbatch {
+	struct cs_store *s;
+	struct bio *bio;
+	u64 next;
+	atomic_t pending;
+	int err;
+	struct completion done;
+};
+
+int cs_read_block(struct cs_store *s, u64 blkno, void *buf);
+int cs_read_verified(struct cs_store *s, const struct capstore_bptr *b,
+		     void *buf, const char *what);
+void cs_wbatch_init(struct cs_wbatch *wb, struct cs_store *s);
+int cs_wbatch_add(struct cs_wbatch *wb, u64 blkno, struct page *bounce,
+		  struct folio *folio);
+int cs_wbatch_wait(struct cs_wbatch *wb);
+int cs_write_copy(struct cs_wbatch *wb, u64 blkno, const void *src,
+		  u32 *crc);
+struct page *cs_bounce_copy(struct cs_wbatch *wb, struct folio *folio,
+			    __le32 *crc);
+void cs_bounce_free(struct cs_store *s, struct page *bounce);
+int cs_write_header(struct cs_store *s, u64 blkno, const void *buf);
+
+/* --- super.c: objects as inodes of a per-store pseudo filesystem --- */
+
+/**
+ * struct cs_inode - an object in memory
+ * @vfs_inode: the inode; i_ino is the object id
+ * @kind: CAPSTORE_DOBJ_SEGMENT or CAPSTORE_DOBJ_NODE
+ * @gen: capability generation
+ * @tree_lock: protects @data
+ * @data: the object's data tree
+ * @dirty_link: on store->dirty_list while it holds an inode reference
+ * @on_dirty_list: whether @dirty_link is in use (store->dirty_lock)
+ * @record_dirty: the object table record must be rewritten
+ */
+struct cs_inode {
+	struct inode vfs_inode;
+	u32 kind;
+	u64 gen;
+	struct mutex tree_lock;		/* @data */
+	struct cs_tree data;
+	struct list_head dirty_link;
+	bool on_dirty_list;
+	bool record_dirty;
+};
+
+static inline struct cs_inode *CS_I(struct inode *inode)
+{
+	return container_of(inode, struct cs_inode, vfs_inode);
+}
+
+static inline struct cs_store *CS_S(struct super_block *sb)
+{
+	return sb->s_fs_info;
+}
+
+static inline struct cs_store *cs_inode_store(struct cs_inode *ci)
+{
+	return CS_S(ci->vfs_inode.i_sb);
+}
+
+int cs_fs_mount(struct cs_store *s);
+void cs_fs_unmount(struct cs_store *s);
+struct cs_inode *cs_iget(struct cs_store *s, u64 oid);
+void cs_inode_mark_dirty(struct cs_inode *ci);
+int cs_inode_init_cache(void);
+void cs_inode_destroy_cache(void);
+
+/* --- segment.c, node.c: object data --- */
+
+extern const struct address_space_operations cs_aops;
+extern const struct file_operations cs_segment_fops;
+extern const struct file_operations cs_node_fops;
+
+int cs_writeback_inode(struct cs_inode *ci);
+long cs_node_ioctl(struct file *file, unsigned int cmd, void __user *arg);
+const char *cs_kind_name(u32 kind);
+
+/* --- cap.c: capabilities as files --- */
+
+/**
+ * struct cs_cap - what a capability file carries
+ * @rights: CAPSTORE_RIGHT_* bits, including WEAK
+ * @gen: the object generation the capability was made for
+ */
+struct cs_cap {
+	u32 rights;
+	u64 gen;
+};
+
+struct file *cs_cap_file(struct cs_inode *ci, u32 rights, u64 gen);
+int cs_cap_check(struct file *file, u32 need);
+struct file *cs_cap_fget(int fd, struct cs_store *s);
+int cs_fd_reserve(u32 flags);
+int cs_cap_install(struct file *file, int fd, void __user *uarg,
+		   const void *cmd, size_t size);
+long cs_cap_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
+int cs_cap_fsync(struct file *file, loff_t start, loff_t end, int datasync);
+int cs_cap_release(struct inode *inode, struct file *file);
+
+static inline struct cs_cap *cs_file_cap(struct file *file)
+{
+	return file->private_data;
+}
+
+/* --- checkpoint.c --- */
+
+int cs_checkpoint(struct cs_store *s, u64 *seq);
+void cs_checkpoint_discard(struct cs_store *s);
+
+/* --- store.c: attach, detach, the store itself --- */
+
+/**
+ * struct cs_store - an attached store
+ * @kobj: /sys/fs/capstore/<name>; its release frees the store
+ * @id: the store id userspace names it by
+ * @name: the block device's name
+ * @bdev: the device, held exclusively
+ * @mnt: the internal mount whose super_block holds the objects
+ * @geom: the superblock
+ * @seq: sequence number of the last committed checkpoint
+ * @root_oid: the root node
+ * @cp_mutex: serializes checkpoints
+ * @wr_sys: see the locking comment at the top of this file
+ * @wr_fault: likewise
+ * @dirty_lock: protects @dirty_list
+ * @dirty_list: objects with changes since the last checkpoint
+ * @flags: CS_STORE_* bits
+ * @detached: detach has taken the final checkpoint (under @cp_mutex)
+ * @nr_caps: open capability files
+ * @bounce_pool: pages that writes are copied into
+ * @space: the allocator
+ * @otable: the object table
+ * @stats: counters shown in sysfs
+ */
+struct cs_store {
+	struct kobject kobj;
+	u32 id;
+	char name[BDEVNAME_SIZE];
+	struct block_device *bdev;
+	struct vfsmount *mnt;
+	struct capstore_geom geom;
+	u64 seq;
+	u64 root_oid;
+	struct mutex cp_mutex;		/* one checkpoint at a time */
+	struct percpu_rw_semaphore wr_sys;
+	struct percpu_rw_semaphore wr_fault;
+	spinlock_t dirty_lock;		/* @dirty_list, on_dirty_list */
+	struct list_head dirty_list;
+	unsigned long flags;
+	bool detached;
+	atomic_t nr_caps;
+	mempool_t *bounce_pool;
+	struct cs_space space;
+	struct cs_otable otable;
+	struct {
+		u64 checkpoints;
+		u64 last_duration_ns;
+		u64 last_stall_ns;
+		u64 max_stall_ns;
+		atomic64_t blocks_written;
+	} stats;
+};
+
+/* Bits of cs_store.flags. */
+enum {
+	CS_STORE_SHUTDOWN,	/* a write failed: changes are refused */
+	CS_STORE_DETACHING,	/* no new capabilities; detach under way */
+};
+
+int cs_store_attach(int bdev_fd, u32 *id);
+int cs_store_detach(u32 id);
+int cs_store_root(u32 id, struct file **filep);
+struct cs_store *cs_store_get(u32 id);
+void cs_store_put(struct cs_store *s);
+void cs_store_free(struct cs_store *s);
+void cs_store_shutdown(struct cs_store *s, int err, const char *what);
+void cs_store_exit(void);
+
+static inline bool cs_store_is_shutdown(struct cs_store *s)
+{
+	return test_bit(CS_STORE_SHUTDOWN, &s->flags);
+}
+
+/* --- sysfs.c --- */
+
+int cs_sysfs_init(void);
+void cs_sysfs_exit(void);
+void cs_sysfs_init_store(struct cs_store *s);
+int cs_sysfs_add(struct cs_store *s);
+void cs_sysfs_del(struct cs_store *s);
+
+/* --- main.c: ioctl plumbing --- */
+
+int cs_copy_cmd_in(void *dst, size_t ksize, size_t min_size,
+		   const void __user *uarg);
+int cs_copy_cmd_out(void __user *uarg, const void *src, size_t size);
+
+#define cs_err(s, fmt, ...) \
+	pr_err("%s: " fmt "\n", (s)->name, ##__VA_ARGS__)
+#define cs_warn(s, fmt, ...) \
+	pr_warn("%s: " fmt "\n", (s)->name, ##__VA_ARGS__)
+#define cs_info(s, fmt, ...) \
+	pr_info("%s: " fmt "\n", (s)->name, ##__VA_ARGS__)
+
+#endif /* _CAPSTORE_INTERNAL_H */

@@ -1,0 +1,362 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Nodes: objects whose one page holds CAPSTORE_NODE_SLOTS stored
+ * capabilities. The page lives in the page cache like a segment's and is
+ * checkpointed the same way; the folio lock serializes slot updates.
+ *
+ * A stored capability is (object id, generation, rights, kind). Fetching
+ * it makes a capability file only if the object is still alive with that
+ * generation; otherwise the slot holds a dead capability.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/file.h>
+#include <linux/highmem.h>
+#include <linux/pagemap.h>
+#include <linux/uaccess.h>
+
+#include "internal.h"
+
+static const char *const cs_kind_names[] = {
+	[CAPSTORE_DOBJ_SEGMENT] = "segment",
+	[CAPSTORE_DOBJ_NODE] = "node",
+};
+
+/* The node's page, locked and uptodate. */
+static struct folio *cs_node_lock(struct cs_inode *ci)
+{
+	struct folio *folio;
+
+	folio = read_mapping_folio(ci->vfs_inode.i_mapping, 0, NULL);
+	if (IS_ERR(folio))
+		return folio;
+	folio_lock(folio);
+	if (!folio_test_uptodate(folio) ||
+	    folio->mapping != ci->vfs_inode.i_mapping) {
+		/* Truncated or failed while we waited: the store went away. */
+		folio_unlock(folio);
+		folio_put(folio);
+		return ERR_PTR(-EIO);
+	}
+	return folio;
+}
+
+static void cs_node_unlock(struct folio *folio)
+{
+	folio_unlock(folio);
+	folio_put(folio);
+}
+
+static int cs_slot_read(struct cs_inode *ci, struct folio *folio,
+			unsigned int slot, struct capstore_dslot *out)
+{
+	struct capstore_dnode *n = kmap_local_folio(folio, 0);
+	const char *why;
+	int err;
+
+	*out = n->slots[slot];
+	kunmap_local(n);
+	err = capstore_dslot_verify(out, &why);
+	if (err)
+		cs_err(cs_inode_store(ci), "corrupt node: object %lu slot %u, %s",
+		       ci->vfs_inode.i_ino, slot, why);
+	return err;
+}
+
+static void cs_slot_write(struct folio *folio, unsigned int slot,
+			  const struct capstore_dslot *in)
+{
+	struct capstore_dnode *n = kmap_local_folio(folio, 0);
+
+	n->slots[slot] = *in;
+	kunmap_local(n);
+	folio_mark_dirty(folio);
+}
+
+/* The node capability must have @need and, to change slots, not be weak. */
+static int cs_node_check(struct file *file, u32 need, bool modify)
+{
+	int err = cs_cap_check(file, need);
+
+	if (!err && modify && (cs_file_cap(file)->rights & CAPSTORE_RIGHT_WEAK))
+		err = -EPERM;
+	return err;
+}
+
+static int cs_node_create(struct file *file, void __user *uarg)
+{
+	struct cs_inode *node = CS_I(file_inode(file));
+	struct cs_store *s = cs_inode_store(node);
+	struct capstore_dslot slot = {};
+	struct capstore_create cmd;
+	struct cs_inode *ci;
+	struct folio *folio;
+	struct file *obj;
+	u64 oid;
+	int fd, err;
+
+	err = cs_copy_cmd_in(&cmd, sizeof(cmd), sizeof(cmd), uarg);
+	if (err)
+		return err;
+	if (cmd.flags & ~CAPSTORE_FD_CLOEXEC || cmd.__reserved ||
+	    cmd.slot >= CAPSTORE_NODE_SLOTS)
+		return -EINVAL;
+	switch (cmd.kind) {
+	case CAPSTORE_KIND_SEGMENT:
+		if (cmd.seg_size > CAPSTORE_SEGMENT_MAX_SIZE ||
+		    cmd.seg_size & (CAPSTORE_BLOCK_SIZE - 1))
+			return -EINVAL;
+		break;
+	case CAPSTORE_KIND_NODE:
+		if (cmd.seg_size)
+			return -EINVAL;
+		break;
+	default:
+		return -EINVAL;
+	}
+	err = cs_node_check(file, CAPSTORE_RIGHT_WRITE | CAPSTORE_RIGHT_GRANT,
+			    true);
+	if (err)
+		return err;
+	fd = cs_fd_reserve(cmd.flags);
+	if (fd < 0)
+		return fd;
+
+	percpu_down_read(&s->wr_sys);
+	folio = cs_node_lock(node);
+	if (IS_ERR(folio)) {
+		err = PTR_ERR(folio);
+		goto out_unlock_wr;
+	}
+	err = cs_slot_read(node, folio, cmd.slot, &slot);
+	if (!err && slot.oid)
+		err = -EEXIST;
+	if (err)
+		goto out_unlock_node;
+
+	err = cs_otable_new(s, cmd.kind, cmd.seg_size, &oid);
+	if (err)
+		goto out_unlock_node;
+	ci = cs_iget(s, oid);
+	if (IS_ERR(ci)) {
+		err = PTR_ERR(ci);
+		goto out_free_oid;
+	}
+	obj = cs_cap_file(ci, CAPSTORE_RIGHTS_ALL, ci->gen);
+	if (IS_ERR(obj)) {
+		err = PTR_ERR(obj);
+		goto out_put_inode;
+	}
+	slot.oid = cpu_to_le64(oid);
+	slot.gen = cpu_to_le64(ci->gen);
+	slot.rights = cpu_to_le32(CAPSTORE_RIGHTS_ALL);
+	slot.kind = cpu_to_le32(cmd.kind);
+	cs_slot_write(folio, cmd.slot, &slot);
+	cs_node_unlock(folio);
+	percpu_up_read(&s->wr_sys);
+	iput(&ci->vfs_inode);
+
+	/* The object is reachable from the slot even if this fails. */
+	cmd.out_fd = fd;
+	return cs_cap_install(obj, fd, uarg, &cmd, sizeof(cmd));
+
+out_put_inode:
+	iput(&ci->vfs_inode);
+out_free_oid:
+	{
+		struct capstore_dobj rec = { .oid = cpu_to_le64(oid) };
+
+		cs_otable_put(s, oid, &rec);
+	}
+out_unlock_node:
+	cs_node_unlock(folio);
+out_unlock_wr:
+	percpu_up_read(&s->wr_sys);
+	put_unused_fd(fd);
+	return err;
+}
+
+static int cs_node_fetch(struct file *file, void __user *uarg)
+{
+	struct cs_inode *node = CS_I(file_inode(file));
+	struct cs_store *s = cs_inode_store(node);
+	struct capstore_fetch cmd;
+	struct capstore_dslot slot;
+	struct cs_inode *ci;
+	struct folio *folio;
+	struct file *obj;
+	u32 rights, kind;
+	int fd, err;
+
+	err = cs_copy_cmd_in(&cmd, sizeof(cmd), sizeof(cmd), uarg);
+	if (err)
+		return err;
+	if (cmd.flags & ~CAPSTORE_FD_CLOEXEC ||
+	    cmd.slot >= CAPSTORE_NODE_SLOTS)
+		return -EINVAL;
+	err = cs_node_check(file, CAPSTORE_RIGHT_READ | CAPSTORE_RIGHT_GRANT,
+			    false);
+	if (err)
+		return err;
+
+	folio = cs_node_lock(node);
+	if (IS_ERR(folio))
+		return PTR_ERR(folio);
+	err = cs_slot_read(node, folio, cmd.slot, &slot);
+	cs_node_unlock(folio);
+	if (err)
+		return err;
+	if (!slot.oid)
+		return -ENOENT;
+
+	ci = cs_iget(s, le64_to_cpu(slot.oid));
+	if (IS_ERR(ci))
+		return PTR_ERR(ci) == -ENOENT ? -EKEYREVOKED : PTR_ERR(ci);
+	kind = le32_to_cpu(slot.kind);
+	err = -EKEYREVOKED;
+	if (ci->gen != le64_to_cpu(slot.gen) || ci->kind != kind)
+		goto out_put_inode;
+
+	rights = le32_to_cpu(slot.rights);
+	if (cs_file_cap(file)->rights & CAPSTORE_RIGHT_WEAK)
+		rights = (rights & ~(CAPSTORE_RIGHT_WRITE |
+				     CAPSTORE_RIGHT_DESTROY)) |
+			 CAPSTORE_RIGHT_WEAK;
+	fd = cs_fd_reserve(cmd.flags);
+	if (fd < 0) {
+		err = fd;
+		goto out_put_inode;
+	}
+	obj = cs_cap_file(ci, rights, ci->gen);
+	iput(&ci->vfs_inode);
+	if (IS_ERR(obj)) {
+		put_unused_fd(fd);
+		return PTR_ERR(obj);
+	}
+	cmd.out_fd = fd;
+	cmd.out_kind = kind;
+	cmd.out_rights = rights;
+	return cs_cap_install(obj, fd, uarg, &cmd, sizeof(cmd));
+
+out_put_inode:
+	iput(&ci->vfs_inode);
+	return err;
+}
+
+static int cs_node_store(struct file *file, void __user *uarg)
+{
+	struct cs_inode *node = CS_I(file_inode(file));
+	struct cs_store *s = cs_inode_store(node);
+	struct capstore_dslot slot = {};
+	struct capstore_store cmd;
+	struct folio *folio;
+	struct file *src;
+	struct cs_inode *ci;
+	int err;
+
+	err = cs_copy_cmd_in(&cmd, sizeof(cmd), sizeof(cmd), uarg);
+	if (err)
+		return err;
+	if (cmd.flags || cmd.slot >= CAPSTORE_NODE_SLOTS)
+		return -EINVAL;
+	err = cs_node_check(file, CAPSTORE_RIGHT_WRITE | CAPSTORE_RIGHT_GRANT,
+			    true);
+	if (err)
+		return err;
+	src = cs_cap_fget(cmd.fd, s);
+	if (IS_ERR(src))
+		return PTR_ERR(src);
+	err = cs_cap_check(src, 0);
+	if (err)
+		goto out_put;
+	ci = CS_I(file_inode(src));
+	slot.oid = cpu_to_le64(ci->vfs_inode.i_ino);
+	slot.gen = cpu_to_le64(cs_file_cap(src)->gen);
+	slot.rights = cpu_to_le32(cs_file_cap(src)->rights);
+	slot.kind = cpu_to_le32(ci->kind);
+
+	percpu_down_read(&s->wr_sys);
+	folio = cs_node_lock(node);
+	if (IS_ERR(folio)) {
+		err = PTR_ERR(folio);
+	} else {
+		cs_slot_write(folio, cmd.slot, &slot);
+		cs_node_unlock(folio);
+	}
+	percpu_up_read(&s->wr_sys);
+out_put:
+	fput(src);
+	return err;
+}
+
+static int cs_node_clear(struct file *file, void __user *uarg)
+{
+	struct cs_inode *node = CS_I(file_inode(file));
+	struct cs_store *s = cs_inode_store(node);
+	static const struct capstore_dslot empty;
+	struct capstore_clear cmd;
+	struct folio *folio;
+	int err;
+
+	err = cs_copy_cmd_in(&cmd, sizeof(cmd), sizeof(cmd), uarg);
+	if (err)
+		return err;
+	if (cmd.flags || cmd.__reserved || cmd.slot >= CAPSTORE_NODE_SLOTS)
+		return -EINVAL;
+	err = cs_node_check(file, CAPSTORE_RIGHT_WRITE | CAPSTORE_RIGHT_GRANT,
+			    true);
+	if (err)
+		return err;
+
+	percpu_down_read(&s->wr_sys);
+	folio = cs_node_lock(node);
+	if (IS_ERR(folio)) {
+		err = PTR_ERR(folio);
+	} else {
+		cs_slot_write(folio, cmd.slot, &empty);
+		cs_node_unlock(folio);
+	}
+	percpu_up_read(&s->wr_sys);
+	return err;
+}
+
+/**
+ * cs_node_ioctl - the slot commands of a node capability
+ * @file: the capability
+ * @cmd: the ioctl number
+ * @arg: its argument
+ *
+ * Return: 0, a negative errno, or -ENOTTY if @cmd is not a node command
+ * or @file is not a node.
+ */
+long cs_node_ioctl(struct file *file, unsigned int cmd, void __user *arg)
+{
+	if (CS_I(file_inode(file))->kind != CAPSTORE_DOBJ_NODE)
+		return -ENOTTY;
+	switch (cmd) {
+	case CAPSTORE_CREATE:
+		return cs_node_create(file, arg);
+	case CAPSTORE_FETCH:
+		return cs_node_fetch(file, arg);
+	case CAPSTORE_STORE:
+		return cs_node_store(file, arg);
+	case CAPSTORE_CLEAR:
+		return cs_node_clear(file, arg);
+	}
+	return -ENOTTY;
+}
+
+const char *cs_kind_name(u32 kind)
+{
+	if (kind < ARRAY_SIZE(cs_kind_names) && cs_kind_names[kind])
+		return cs_kind_names[kind];
+	return "object";
+}
+
+const struct file_operations cs_node_fops = {
+	.owner		= THIS_MODULE,
+	.unlocked_ioctl	= cs_cap_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
+	.fsync		= cs_cap_fsync,
+	.release	= cs_cap_release,
+};

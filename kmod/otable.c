@@ -1,0 +1,300 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The object table: one 64-byte record per object id, 64 to a leaf,
+ * leaves in a copy-on-write tree. Leaves are read on first use, verified
+ * record by record, and stay in memory; changed leaves are written by the
+ * next checkpoint.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/slab.h>
+#include <linux/gfp.h>
+
+#include "internal.h"
+
+/**
+ * struct cs_oleaf - a leaf of the object table in memory
+ * @rec: its 64 records (one page)
+ * @dirty: changed since the last checkpoint
+ */
+struct cs_oleaf {
+	struct capstore_dobj *rec;
+	bool dirty;
+};
+
+static void cs_oleaf_free(struct cs_oleaf *leaf)
+{
+	if (!leaf)
+		return;
+	free_page((unsigned long)leaf->rec);
+	kfree(leaf);
+}
+
+static int cs_oleaf_verify(struct cs_store *s, u64 index,
+			   struct cs_oleaf *leaf)
+{
+	struct cs_otable *ot = &s->otable;
+	const char *why;
+	unsigned int i;
+	int err;
+
+	for (i = 0; i < CAPSTORE_OBJS_PER_BLOCK; i++) {
+		u64 oid = index * CAPSTORE_OBJS_PER_BLOCK + i;
+		const struct capstore_dobj *o = &leaf->rec[i];
+
+		err = capstore_dobj_verify(o, oid, &s->geom, &why);
+		if (!err && (oid >= ot->next_oid || !oid) &&
+		    !capstore_mem_is_zero(o, sizeof(*o))) {
+			why = "record of an id never handed out";
+			err = -EUCLEAN;
+		}
+		if (err) {
+			cs_err(s, "corrupt object table: object %llu, %s", oid,
+			       why);
+			return err;
+		}
+	}
+	return 0;
+}
+
+/* The leaf holding @index's records, read from disk if needed. */
+static struct cs_oleaf *cs_oleaf_get(struct cs_store *s, u64 index)
+{
+	struct cs_otable *ot = &s->otable;
+	struct cs_oleaf *leaf;
+	struct capstore_bptr b;
+	int err;
+
+	lockdep_assert_held(&ot->lock);
+	leaf = xa_load(&ot->leaves, index);
+	if (leaf)
+		return leaf;
+	leaf = kzalloc(sizeof(*leaf), GFP_NOFS);
+	if (!leaf)
+		return ERR_PTR(-ENOMEM);
+	leaf->rec = (void *)get_zeroed_page(GFP_NOFS);
+	err = -ENOMEM;
+	if (!leaf->rec)
+		goto fail;
+	err = cs_tree_get(s, &ot->tree, index, &b);
+	if (err)
+		goto fail;
+	if (b.blkno) {
+		err = cs_read_verified(s, &b, leaf->rec, "object table leaf");
+		if (err)
+			goto fail;
+		err = cs_oleaf_verify(s, index, leaf);
+		if (err)
+			goto fail;
+	}
+	err = xa_err(xa_store(&ot->leaves, index, leaf, GFP_NOFS));
+	if (err)
+		goto fail;
+	return leaf;
+fail:
+	cs_oleaf_free(leaf);
+	return ERR_PTR(err);
+}
+
+/**
+ * cs_otable_load - set up the object table of the recovered checkpoint
+ * @s: the store
+ * @h: its header, verified
+ *
+ * Reads the root node's record to make sure it is there.
+ *
+ * Return: 0 or a negative errno.
+ */
+int cs_otable_load(struct cs_store *s, const struct capstore_dhdr *h)
+{
+	struct cs_otable *ot = &s->otable;
+	struct capstore_dobj root;
+	int err;
+
+	cs_tree_init(&ot->tree, &h->otable, CAPSTORE_TREE_MAX_HEIGHT);
+	ot->next_oid = le64_to_cpu(h->next_oid);
+	ot->nobjects = le64_to_cpu(h->nobjects);
+
+	err = cs_otable_get(s, s->root_oid, &root);
+	if (!err && le32_to_cpu(root.kind) != CAPSTORE_DOBJ_NODE) {
+		cs_err(s, "corrupt object table: root object %llu is not a node",
+		       s->root_oid);
+		err = -EUCLEAN;
+	}
+	if (err)
+		cs_otable_destroy(s);
+	return err;
+}
+
+/* Locks and the leaf cache, so that cs_otable_destroy() is always safe. */
+void cs_otable_init(struct cs_store *s)
+{
+	mutex_init(&s->otable.lock);
+	xa_init(&s->otable.leaves);
+}
+
+void cs_otable_destroy(struct cs_store *s)
+{
+	struct cs_otable *ot = &s->otable;
+	struct cs_oleaf *leaf;
+	unsigned long index;
+
+	xa_for_each(&ot->leaves, index, leaf)
+		cs_oleaf_free(leaf);
+	xa_destroy(&ot->leaves);
+	cs_tree_release(&ot->tree);
+}
+
+/**
+ * cs_otable_get - read an object's record
+ * @s: the store
+ * @oid: the object id
+ * @out: the record, verified; kind FREE for an id with no live object
+ *
+ * Return: 0, -ENOENT for an id never handed out, or an I/O or corruption
+ * error.
+ */
+int cs_otable_get(struct cs_store *s, u64 oid, struct capstore_dobj *out)
+{
+	struct cs_otable *ot = &s->otable;
+	struct cs_oleaf *leaf;
+	int err = -ENOENT;
+
+	mutex_lock(&ot->lock);
+	if (oid == CAPSTORE_OID_NONE || oid >= ot->next_oid)
+		goto out;
+	leaf = cs_oleaf_get(s, oid / CAPSTORE_OBJS_PER_BLOCK);
+	err = PTR_ERR_OR_ZERO(leaf);
+	if (!err)
+		*out = leaf->rec[oid % CAPSTORE_OBJS_PER_BLOCK];
+out:
+	mutex_unlock(&ot->lock);
+	return err;
+}
+
+/**
+ * cs_otable_put - replace an object's record
+ * @s: the store
+ * @oid: an id already handed out
+ * @o: the new record
+ *
+ * Return: 0 or a negative errno.
+ */
+int cs_otable_put(struct cs_store *s, u64 oid, const struct capstore_dobj *o)
+{
+	struct cs_otable *ot = &s->otable;
+	struct cs_oleaf *leaf;
+	u32 was, now = le32_to_cpu(o->kind);
+	int err = -ENOENT;
+
+	mutex_lock(&ot->lock);
+	if (WARN_ON_ONCE(!oid || oid >= ot->next_oid))
+		goto out;
+	leaf = cs_oleaf_get(s, oid / CAPSTORE_OBJS_PER_BLOCK);
+	err = PTR_ERR_OR_ZERO(leaf);
+	if (err)
+		goto out;
+	was = le32_to_cpu(leaf->rec[oid % CAPSTORE_OBJS_PER_BLOCK].kind);
+	if (was == CAPSTORE_DOBJ_FREE && now != CAPSTORE_DOBJ_FREE)
+		ot->nobjects++;
+	else if (was != CAPSTORE_DOBJ_FREE && now == CAPSTORE_DOBJ_FREE)
+		ot->nobjects--;
+	leaf->rec[oid % CAPSTORE_OBJS_PER_BLOCK] = *o;
+	leaf->dirty = true;
+	ot->dirty = true;
+out:
+	mutex_unlock(&ot->lock);
+	return err;
+}
+
+/**
+ * cs_otable_new - create an object record with a new id
+ * @s: the store
+ * @kind: CAPSTORE_DOBJ_SEGMENT or CAPSTORE_DOBJ_NODE
+ * @size: segment size in bytes, 0 for a node
+ * @oid: the new id
+ *
+ * Return: 0 or a negative errno.
+ */
+int cs_otable_new(struct cs_store *s, u32 kind, u64 size, u64 *oid)
+{
+	struct cs_otable *ot = &s->otable;
+	struct capstore_dobj *o;
+	struct cs_oleaf *leaf;
+	u64 id;
+	int err;
+
+	mutex_lock(&ot->lock);
+	id = ot->next_oid;
+	leaf = cs_oleaf_get(s, id / CAPSTORE_OBJS_PER_BLOCK);
+	err = PTR_ERR_OR_ZERO(leaf);
+	if (err)
+		goto out;
+	o = &leaf->rec[id % CAPSTORE_OBJS_PER_BLOCK];
+	memset(o, 0, sizeof(*o));
+	o->kind = cpu_to_le32(kind);
+	o->oid = cpu_to_le64(id);
+	o->gen = cpu_to_le64(1);
+	o->size = cpu_to_le64(size);
+	o->data.height = kind == CAPSTORE_DOBJ_SEGMENT ?
+		capstore_tree_height_for(size >> CAPSTORE_BLOCK_SHIFT) : 0;
+	leaf->dirty = true;
+	ot->dirty = true;
+	ot->next_oid = id + 1;
+	ot->nobjects++;
+	*oid = id;
+out:
+	mutex_unlock(&ot->lock);
+	return err;
+}
+
+/**
+ * cs_otable_flush - write the changed leaves and the tree
+ * @s: the store
+ * @wb: the checkpoint's batch
+ * @h: receives the table's root and counts
+ *
+ * Return: 0 or a negative errno.
+ */
+int cs_otable_flush(struct cs_store *s, struct cs_wbatch *wb,
+		    struct capstore_dhdr *h)
+{
+	struct cs_otable *ot = &s->otable;
+	struct cs_oleaf *leaf;
+	unsigned long index;
+	int err = 0;
+
+	mutex_lock(&ot->lock);
+	xa_for_each(&ot->leaves, index, leaf) {
+		struct capstore_bptr b = {}, old;
+		u64 blkno;
+		u32 crc;
+
+		if (!leaf->dirty)
+			continue;
+		err = cs_space_alloc(s, CS_ALLOC_META, &blkno);
+		if (err)
+			break;
+		cs_write_copy(wb, blkno, leaf->rec, &crc);
+		b.blkno = cpu_to_le64(blkno);
+		b.crc = cpu_to_le32(crc);
+		err = cs_tree_set(s, &ot->tree, index, &b, &old);
+		if (err) {
+			cs_space_free(s, blkno);
+			break;
+		}
+		if (old.blkno)
+			cs_space_free(s, le64_to_cpu(old.blkno));
+		leaf->dirty = false;
+	}
+	if (!err)
+		err = cs_tree_flush(s, &ot->tree, wb);
+	if (!err) {
+		ot->dirty = false;
+		cs_tree_to_disk(&ot->tree, &h->otable);
+		h->next_oid = cpu_to_le64(ot->next_oid);
+		h->nobjects = cpu_to_le64(ot->nobjects);
+	}
+	mutex_unlock(&ot->lock);
+	return err;
+}

@@ -1,0 +1,465 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Object data in the page cache: reading pages from their blocks,
+ * writing dirty pages to new blocks, and the file operations of segment
+ * capabilities (read, write, mmap, fsync).
+ *
+ * A page is written to a block that the last committed checkpoint does
+ * not reference, from a bounce copy, and the data tree is pointed at the
+ * new block; the next checkpoint commits the tree. Writeback happens when
+ * a checkpoint asks for it or when the kernel's flusher does, under memory
+ * pressure or dirty limits, so a working set larger than memory works.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/bio.h>
+#include <linux/highmem.h>
+#include <linux/migrate.h>
+#include <linux/mm.h>
+#include <linux/pagemap.h>
+#include <linux/slab.h>
+#include <linux/uio.h>
+#include <linux/writeback.h>
+
+#include "internal.h"
+
+static int cs_lookup(struct cs_inode *ci, pgoff_t index,
+		     struct capstore_bptr *b)
+{
+	int err;
+
+	mutex_lock(&ci->tree_lock);
+	err = cs_tree_get(cs_inode_store(ci), &ci->data, index, b);
+	mutex_unlock(&ci->tree_lock);
+	return err;
+}
+
+/* May run in interrupt context, from a read's completion. */
+static bool cs_folio_crc_ok(struct cs_store *s, struct folio *folio,
+			    __le32 want, u64 blkno)
+{
+	void *kaddr = kmap_local_folio(folio, 0);
+	u32 crc = capstore_crc(kaddr, CAPSTORE_BLOCK_SIZE);
+
+	kunmap_local(kaddr);
+	if (crc == le32_to_cpu(want))
+		return true;
+	pr_err_ratelimited("%s: corrupt data: object %lu page %lu, block %llu checksum mismatch\n",
+			   s->name, folio->mapping->host->i_ino, folio->index,
+			   blkno);
+	return false;
+}
+
+/* Fill a locked folio from its block; it stays locked. */
+static int cs_fill_folio(struct cs_inode *ci, struct folio *folio)
+{
+	struct cs_store *s = cs_inode_store(ci);
+	struct capstore_bptr b;
+	struct bio *bio;
+	int err;
+
+	err = cs_lookup(ci, folio->index, &b);
+	if (err)
+		return err;
+	if (!b.blkno) {
+		folio_zero_range(folio, 0, folio_size(folio));
+		folio_mark_uptodate(folio);
+		return 0;
+	}
+	bio = bio_alloc(s->bdev, 1, REQ_OP_READ, GFP_NOFS);
+	bio->bi_iter.bi_sector = le64_to_cpu(b.blkno) <<
+				 (CAPSTORE_BLOCK_SHIFT - SECTOR_SHIFT);
+	__bio_add_page(bio, &folio->page, CAPSTORE_BLOCK_SIZE, 0);
+	err = submit_bio_wait(bio);
+	bio_put(bio);
+	if (err) {
+		cs_err(s, "I/O error %d reading object %lu page %lu", err,
+		       ci->vfs_inode.i_ino, folio->index);
+		return -EIO;
+	}
+	if (!cs_folio_crc_ok(s, folio, b.crc, le64_to_cpu(b.blkno)))
+		return -EIO;
+	folio_mark_uptodate(folio);
+	return 0;
+}
+
+static int cs_read_folio(struct file *file, struct folio *folio)
+{
+	int err = cs_fill_folio(CS_I(folio->mapping->host), folio);
+
+	folio_unlock(folio);
+	return err;
+}
+
+/**
+ * struct cs_rctx - a readahead bio: the checksum each page must have
+ * @s: the store
+ * @start: the first block the bio reads
+ * @crc: per page of the bio, in order
+ */
+struct cs_rctx {
+	struct cs_store *s;
+	u64 start;
+	__le32 crc[BIO_MAX_VECS];
+};
+
+static void cs_readahead_end_io(struct bio *bio)
+{
+	struct cs_rctx *ctx = bio->bi_private;
+	struct bvec_iter_all iter;
+	struct bio_vec *bv;
+	unsigned int n = 0;
+
+	bio_for_each_segment_all(bv, bio, iter) {
+		struct folio *folio = page_folio(bv->bv_page);
+
+		if (!bio->bi_status &&
+		    cs_folio_crc_ok(ctx->s, folio, ctx->crc[n], ctx->start + n))
+			folio_mark_uptodate(folio);
+		n++;
+		folio_unlock(folio);
+	}
+	kfree(ctx);
+	bio_put(bio);
+}
+
+static void cs_readahead_submit(struct bio *bio)
+{
+	if (bio)
+		submit_bio(bio);
+}
+
+/*
+ * Read a window of pages: one bio per run of consecutive blocks. Pages
+ * left out (lookup errors, no memory) stay not uptodate; ->read_folio
+ * tries them again and reports the error.
+ */
+static void cs_readahead(struct readahead_control *rac)
+{
+	struct cs_inode *ci = CS_I(rac->mapping->host);
+	struct cs_store *s = cs_inode_store(ci);
+	struct cs_rctx *ctx = NULL;
+	struct bio *bio = NULL;
+	struct folio *folio;
+	unsigned int n = 0;
+	u64 next = 0;
+
+	while ((folio = readahead_folio(rac))) {
+		struct capstore_bptr b;
+		u64 blkno;
+
+		if (cs_lookup(ci, folio->index, &b)) {
+			folio_unlock(folio);
+			continue;
+		}
+		if (!b.blkno) {
+			folio_zero_range(folio, 0, folio_size(folio));
+			folio_mark_uptodate(folio);
+			folio_unlock(folio);
+			continue;
+		}
+		blkno = le64_to_cpu(b.blkno);
+		if (bio && blkno == next && n < BIO_MAX_VECS &&
+		    bio_add_page(bio, &folio->page, CAPSTORE_BLOCK_SIZE, 0))
+			goto added;
+		cs_readahead_submit(bio);
+		bio = NULL;
+		ctx = kmalloc(sizeof(*ctx), GFP_NOFS | __GFP_NOWARN);
+		if (!ctx) {
+			folio_unlock(folio);
+			continue;
+		}
+		ctx->s = s;
+		ctx->start = blkno;
+		n = 0;
+		bio = bio_alloc(s->bdev, BIO_MAX_VECS, REQ_OP_READ | REQ_RAHEAD,
+				GFP_NOFS);
+		bio->bi_iter.bi_sector = blkno <<
+					 (CAPSTORE_BLOCK_SHIFT - SECTOR_SHIFT);
+		bio->bi_private = ctx;
+		bio->bi_end_io = cs_readahead_end_io;
+		__bio_add_page(bio, &folio->page, CAPSTORE_BLOCK_SIZE, 0);
+added:
+		ctx->crc[n++] = b.crc;
+		next = blkno + 1;
+	}
+	cs_readahead_submit(bio);
+}
+
+/**
+ * struct cs_wpctx - state of one ->writepages call
+ * @ci: the object
+ * @wb: the writes it queued
+ */
+struct cs_wpctx {
+	struct cs_inode *ci;
+	struct cs_wbatch *wb;
+};
+
+static int cs_writepage(struct page *page, struct writeback_control *wbc,
+			void *data)
+{
+	struct folio *folio = page_folio(page);
+	struct cs_wpctx *ctx = data;
+	struct cs_inode *ci = ctx->ci;
+	struct cs_store *s = cs_inode_store(ci);
+	struct capstore_bptr b = {}, old;
+	struct page *bounce;
+	u64 blkno;
+	int err;
+
+	/*
+	 * A store that is shut down will write nothing more: drop the page's
+	 * changes rather than keep it dirty for ever. What is on disk is the
+	 * last committed checkpoint, which is what the next attach finds.
+	 */
+	if (cs_store_is_shutdown(s)) {
+		folio_unlock(folio);
+		return -EIO;
+	}
+	err = cs_space_alloc(s, CS_ALLOC_DATA, &blkno);
+	if (err)
+		goto redirty;
+
+	bounce = cs_bounce_copy(ctx->wb, folio, &b.crc);
+	b.blkno = cpu_to_le64(blkno);
+	mutex_lock(&ci->tree_lock);
+	err = cs_tree_set(s, &ci->data, folio->index, &b, &old);
+	mutex_unlock(&ci->tree_lock);
+	if (err) {
+		cs_bounce_free(s, bounce);
+		cs_space_free(s, blkno);
+		goto redirty;
+	}
+	if (old.blkno)
+		cs_space_free(s, le64_to_cpu(old.blkno));
+	folio_start_writeback(folio);
+	cs_wbatch_add(ctx->wb, blkno, bounce, folio);
+	folio_unlock(folio);
+	return 0;
+
+redirty:
+	folio_redirty_for_writepage(wbc, folio);
+	folio_unlock(folio);
+	return err;
+}
+
+static int cs_writepages(struct address_space *mapping,
+			 struct writeback_control *wbc)
+{
+	struct cs_inode *ci = CS_I(mapping->host);
+	struct cs_store *s = cs_inode_store(ci);
+	struct cs_wbatch wb;
+	struct cs_wpctx ctx = { .ci = ci, .wb = &wb };
+	struct blk_plug plug;
+	int err, io_err;
+
+	cs_wbatch_init(&wb, s);
+	blk_start_plug(&plug);
+	err = write_cache_pages(mapping, wbc, cs_writepage, &ctx);
+	blk_finish_plug(&plug);
+	io_err = cs_wbatch_wait(&wb);
+	if (io_err)
+		cs_store_shutdown(s, io_err, "writing object data");
+	return err ?: io_err;
+}
+
+static bool cs_dirty_folio(struct address_space *mapping, struct folio *folio)
+{
+	bool newly_dirty = filemap_dirty_folio(mapping, folio);
+
+	if (newly_dirty)
+		cs_inode_mark_dirty(CS_I(mapping->host));
+	return newly_dirty;
+}
+
+static int cs_write_begin(struct file *file, struct address_space *mapping,
+			  loff_t pos, unsigned int len, struct page **pagep,
+			  void **fsdata)
+{
+	struct folio *folio;
+	int err;
+
+	folio = __filemap_get_folio(mapping, pos >> PAGE_SHIFT,
+				    FGP_LOCK | FGP_WRITE | FGP_CREAT |
+				    FGP_STABLE, mapping_gfp_mask(mapping));
+	if (!folio)
+		return -ENOMEM;
+	if (!folio_test_uptodate(folio) && len != PAGE_SIZE) {
+		err = cs_fill_folio(CS_I(mapping->host), folio);
+		if (err) {
+			folio_unlock(folio);
+			folio_put(folio);
+			return err;
+		}
+	}
+	*pagep = &folio->page;
+	return 0;
+}
+
+static int cs_write_end(struct file *file, struct address_space *mapping,
+			loff_t pos, unsigned int len, unsigned int copied,
+			struct page *page, void *fsdata)
+{
+	struct folio *folio = page_folio(page);
+
+	if (!folio_test_uptodate(folio)) {
+		/* A whole-page write that came up short: let it retry. */
+		if (copied < len) {
+			copied = 0;
+			goto out;
+		}
+		folio_mark_uptodate(folio);
+	}
+	if (copied)
+		folio_mark_dirty(folio);
+out:
+	folio_unlock(folio);
+	folio_put(folio);
+	return copied;
+}
+
+const struct address_space_operations cs_aops = {
+	.read_folio	= cs_read_folio,
+	.readahead	= cs_readahead,
+	.writepages	= cs_writepages,
+	.dirty_folio	= cs_dirty_folio,
+	.write_begin	= cs_write_begin,
+	.write_end	= cs_write_end,
+	.migrate_folio	= filemap_migrate_folio,
+};
+
+/**
+ * cs_writeback_inode - write every dirty page of an object and wait
+ * @ci: the object
+ *
+ * Return: 0 or the first error.
+ */
+int cs_writeback_inode(struct cs_inode *ci)
+{
+	return filemap_write_and_wait(ci->vfs_inode.i_mapping);
+}
+
+static vm_fault_t cs_fault(struct vm_fault *vmf)
+{
+	if (cs_cap_check(vmf->vma->vm_file, 0))
+		return VM_FAULT_SIGBUS;
+	return filemap_fault(vmf);
+}
+
+static vm_fault_t cs_map_pages(struct vm_fault *vmf, pgoff_t start,
+			       pgoff_t end)
+{
+	if (cs_cap_check(vmf->vma->vm_file, 0))
+		return 0;
+	return filemap_map_pages(vmf, start, end);
+}
+
+/*
+ * The first write to a page through a mapping since it was last written
+ * out. Writers are held here while a checkpoint takes its snapshot.
+ */
+static vm_fault_t cs_page_mkwrite(struct vm_fault *vmf)
+{
+	struct file *file = vmf->vma->vm_file;
+	struct inode *inode = file_inode(file);
+	struct cs_store *s = CS_S(inode->i_sb);
+	struct folio *folio = page_folio(vmf->page);
+	vm_fault_t ret = VM_FAULT_LOCKED;
+
+	percpu_down_read(&s->wr_fault);
+	if (cs_cap_check(file, CAPSTORE_RIGHT_WRITE)) {
+		ret = VM_FAULT_SIGBUS;
+		goto out;
+	}
+	folio_lock(folio);
+	if (folio->mapping != inode->i_mapping ||
+	    folio_pos(folio) >= i_size_read(inode)) {
+		folio_unlock(folio);
+		ret = VM_FAULT_NOPAGE;
+		goto out;
+	}
+	folio_mark_dirty(folio);
+	folio_wait_stable(folio);
+out:
+	percpu_up_read(&s->wr_fault);
+	return ret;
+}
+
+static const struct vm_operations_struct cs_vm_ops = {
+	.fault		= cs_fault,
+	.map_pages	= cs_map_pages,
+	.page_mkwrite	= cs_page_mkwrite,
+};
+
+static int cs_segment_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	int err = cs_cap_check(file, CAPSTORE_RIGHT_READ | CAPSTORE_RIGHT_MAP);
+
+	if (err)
+		return err;
+	/* Segments are shared memory; a private copy would not persist. */
+	if (!(vma->vm_flags & VM_MAYSHARE))
+		return -EINVAL;
+	file_accessed(file);
+	vma->vm_ops = &cs_vm_ops;
+	return 0;
+}
+
+static ssize_t cs_segment_read_iter(struct kiocb *iocb, struct iov_iter *to)
+{
+	int err = cs_cap_check(iocb->ki_filp, CAPSTORE_RIGHT_READ);
+
+	if (err)
+		return err;
+	return generic_file_read_iter(iocb, to);
+}
+
+/*
+ * Writes stay inside the segment: a segment's size is set when it is
+ * created, so a write that starts at or past the end fails with EFBIG and
+ * one that crosses it is cut short.
+ */
+static ssize_t cs_segment_write_iter(struct kiocb *iocb, struct iov_iter *from)
+{
+	struct file *file = iocb->ki_filp;
+	struct inode *inode = file_inode(file);
+	struct cs_store *s = CS_S(inode->i_sb);
+	ssize_t ret;
+
+	ret = cs_cap_check(file, CAPSTORE_RIGHT_WRITE);
+	if (ret)
+		return ret;
+	percpu_down_read(&s->wr_sys);
+	inode_lock(inode);
+	ret = generic_write_checks(iocb, from);
+	if (ret <= 0)
+		goto out;
+	if (iocb->ki_pos >= i_size_read(inode)) {
+		ret = -EFBIG;
+		goto out;
+	}
+	iov_iter_truncate(from, i_size_read(inode) - iocb->ki_pos);
+	ret = generic_perform_write(iocb, from);
+	if (ret > 0)
+		iocb->ki_pos += ret;
+out:
+	inode_unlock(inode);
+	percpu_up_read(&s->wr_sys);
+	if (ret > 0)
+		ret = generic_write_sync(iocb, ret);
+	return ret;
+}
+
+const struct file_operations cs_segment_fops = {
+	.owner		= THIS_MODULE,
+	.llseek		= generic_file_llseek,
+	.read_iter	= cs_segment_read_iter,
+	.write_iter	= cs_segment_write_iter,
+	.mmap		= cs_segment_mmap,
+	.fsync		= cs_cap_fsync,
+	.splice_read	= generic_file_splice_read,
+	.unlocked_ioctl	= cs_cap_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
+	.release	= cs_cap_release,
+};

@@ -1,0 +1,340 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Free space: the allocator and the space map.
+ *
+ * Two bitmaps cover the store. @used holds the blocks of the state being
+ * built, and is what the next checkpoint writes as its space map;
+ * @committed holds the blocks of the last committed checkpoint. A block is
+ * free only when it is clear in both, so nothing the recovery point needs
+ * is ever overwritten; a block freed since the last commit stays "pinned"
+ * until the next one. A block allocated and freed again between two
+ * commits is reusable at once.
+ *
+ * The space map is itself a tree whose leaves are 4096-byte slices of
+ * @used. Writing it allocates blocks, which changes it, so a checkpoint
+ * assigns locations until nothing new is dirtied, then writes it last.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/bitmap.h>
+#include <linux/slab.h>
+#include <linux/mm.h>
+
+#include "internal.h"
+
+#define CS_WORDS_PER_LEAF	(CAPSTORE_BITS_PER_BLOCK / BITS_PER_LONG)
+
+static void cs_leaf_to_disk(const unsigned long *src, __le64 *dst)
+{
+	unsigned int i;
+
+	BUILD_BUG_ON(BITS_PER_LONG != 64);
+	for (i = 0; i < CS_WORDS_PER_LEAF; i++)
+		dst[i] = cpu_to_le64(src[i]);
+}
+
+static void cs_leaf_from_disk(const __le64 *src, unsigned long *dst)
+{
+	unsigned int i;
+
+	for (i = 0; i < CS_WORDS_PER_LEAF; i++)
+		dst[i] = le64_to_cpu(src[i]);
+}
+
+static unsigned long *cs_bitmap_alloc(u64 nleaves)
+{
+	return kvcalloc(nleaves * CS_WORDS_PER_LEAF, sizeof(unsigned long),
+			GFP_KERNEL);
+}
+
+void cs_space_destroy(struct cs_space *sp)
+{
+	kvfree(sp->used);
+	kvfree(sp->committed);
+	bitmap_free(sp->leaf_dirty);
+	bitmap_free(sp->leaf_assigned);
+	cs_tree_release(&sp->tree);
+	sp->used = NULL;
+	sp->committed = NULL;
+	sp->leaf_dirty = NULL;
+	sp->leaf_assigned = NULL;
+}
+
+/**
+ * cs_space_load - read the space map of the recovered checkpoint
+ * @s: the store
+ * @h: its header, verified
+ *
+ * Return: 0, -ENOMEM, -EIO, -EBADMSG, or -EUCLEAN if the map does not fit
+ * the store or disagrees with the header.
+ */
+int cs_space_load(struct cs_store *s, const struct capstore_dhdr *h)
+{
+	struct cs_space *sp = &s->space;
+	u64 nblocks = s->geom.nblocks;
+	u64 i, tail, weight;
+	void *buf;
+	int err;
+
+	sp->nblocks = nblocks;
+	sp->nleaves = capstore_spacemap_leaves(nblocks);
+	cs_tree_init(&sp->tree, &h->spacemap, h->spacemap.height);
+	sp->used = cs_bitmap_alloc(sp->nleaves);
+	sp->committed = cs_bitmap_alloc(sp->nleaves);
+	sp->leaf_dirty = bitmap_zalloc(sp->nleaves, GFP_KERNEL);
+	sp->leaf_assigned = bitmap_zalloc(sp->nleaves, GFP_KERNEL);
+	buf = (void *)__get_free_page(GFP_KERNEL);
+	err = -ENOMEM;
+	if (!sp->used || !sp->committed || !sp->leaf_dirty ||
+	    !sp->leaf_assigned || !buf)
+		goto out;
+
+	for (i = 0; i < sp->nleaves; i++) {
+		struct capstore_bptr b;
+
+		err = cs_tree_get(s, &sp->tree, i, &b);
+		if (err)
+			goto out;
+		if (!b.blkno)
+			continue;
+		err = cs_read_verified(s, &b, buf, "space map leaf");
+		if (err)
+			goto out;
+		cs_leaf_from_disk(buf, sp->used + i * CS_WORDS_PER_LEAF);
+	}
+
+	err = -EUCLEAN;
+	tail = sp->nleaves * CAPSTORE_BITS_PER_BLOCK;
+	if (find_next_bit(sp->used, tail, nblocks) < tail) {
+		cs_err(s, "corrupt space map: blocks past the end marked used");
+		goto out;
+	}
+	if (find_first_zero_bit(sp->used, s->geom.data_start) <
+	    s->geom.data_start) {
+		cs_err(s, "corrupt space map: superblock or headers marked free");
+		goto out;
+	}
+	weight = bitmap_weight(sp->used, nblocks);
+	if (weight != le64_to_cpu(h->used_blocks)) {
+		cs_err(s, "corrupt space map: %llu blocks used, header says %llu",
+		       weight, le64_to_cpu(h->used_blocks));
+		goto out;
+	}
+	bitmap_copy(sp->committed, sp->used, tail);
+	sp->nr_used = weight;
+	sp->nr_pinned = 0;
+	sp->cursor = s->geom.data_start;
+	/*
+	 * Enough for a checkpoint to rewrite the whole space map and a good
+	 * share of tree blocks when data writes have taken everything else.
+	 */
+	sp->reserve = 64 + 2 * sp->nleaves + nblocks / 256;
+	err = 0;
+out:
+	free_page((unsigned long)buf);
+	if (err)
+		cs_space_destroy(sp);
+	return err;
+}
+
+/* First block at or after @start, before @end, free in both bitmaps. */
+static u64 cs_space_find(struct cs_space *sp, u64 start, u64 end)
+{
+	u64 w = start / BITS_PER_LONG;
+	unsigned long x;
+
+	if (start >= end)
+		return end;
+	x = ~(sp->used[w] | sp->committed[w]) &
+	    BITMAP_FIRST_WORD_MASK(start);
+	for (;;) {
+		if (x) {
+			u64 b = w * BITS_PER_LONG + __ffs(x);
+
+			return b < end ? b : end;
+		}
+		if (++w * BITS_PER_LONG >= end)
+			return end;
+		x = ~(sp->used[w] | sp->committed[w]);
+	}
+}
+
+/**
+ * cs_space_alloc - allocate a block
+ * @s: the store
+ * @kind: data allocations leave the reserve to checkpoint metadata
+ * @blkno: the block
+ *
+ * Return: 0 or -ENOSPC.
+ */
+int cs_space_alloc(struct cs_store *s, enum cs_alloc_kind kind, u64 *blkno)
+{
+	struct cs_space *sp = &s->space;
+	u64 avail, b;
+	int err = -ENOSPC;
+
+	spin_lock(&sp->lock);
+	avail = sp->nblocks - sp->nr_used - sp->nr_pinned;
+	if (!avail || (kind == CS_ALLOC_DATA && avail <= sp->reserve))
+		goto out;
+	b = cs_space_find(sp, sp->cursor, sp->nblocks);
+	if (b >= sp->nblocks)
+		b = cs_space_find(sp, s->geom.data_start, sp->nblocks);
+	if (WARN_ON_ONCE(b >= sp->nblocks))
+		goto out;
+	__set_bit(b, sp->used);
+	__set_bit(b / CAPSTORE_BITS_PER_BLOCK, sp->leaf_dirty);
+	sp->nr_used++;
+	sp->cursor = b + 1;
+	*blkno = b;
+	err = 0;
+out:
+	spin_unlock(&sp->lock);
+	return err;
+}
+
+/**
+ * cs_space_free - free a block
+ * @s: the store
+ * @blkno: the block; reusable at once unless the last committed checkpoint
+ *	references it
+ */
+void cs_space_free(struct cs_store *s, u64 blkno)
+{
+	struct cs_space *sp = &s->space;
+
+	spin_lock(&sp->lock);
+	if (blkno < s->geom.data_start || blkno >= sp->nblocks ||
+	    !__test_and_clear_bit(blkno, sp->used)) {
+		spin_unlock(&sp->lock);
+		cs_store_shutdown(s, -EUCLEAN, "freeing a free block");
+		return;
+	}
+	__set_bit(blkno / CAPSTORE_BITS_PER_BLOCK, sp->leaf_dirty);
+	sp->nr_used--;
+	if (test_bit(blkno, sp->committed))
+		sp->nr_pinned++;
+	spin_unlock(&sp->lock);
+}
+
+/**
+ * cs_space_free_blocks - blocks that can be allocated now
+ * @s: the store
+ *
+ * Return: the count, the reserve included.
+ */
+u64 cs_space_free_blocks(struct cs_store *s)
+{
+	struct cs_space *sp = &s->space;
+	u64 n;
+
+	spin_lock(&sp->lock);
+	n = sp->nblocks - sp->nr_used - sp->nr_pinned;
+	spin_unlock(&sp->lock);
+	return n;
+}
+
+/* Give each dirty leaf not yet placed by this checkpoint a new block. */
+static int cs_space_assign_leaves(struct cs_store *s, bool *allocated)
+{
+	struct cs_space *sp = &s->space;
+	unsigned long i;
+	int err;
+
+	for_each_set_bit(i, sp->leaf_dirty, sp->nleaves) {
+		struct capstore_bptr b = {}, old;
+		u64 blkno;
+
+		if (test_bit(i, sp->leaf_assigned))
+			continue;
+		err = cs_space_alloc(s, CS_ALLOC_META, &blkno);
+		if (err)
+			return err;
+		b.blkno = cpu_to_le64(blkno);
+		err = cs_tree_set(s, &sp->tree, i, &b, &old);
+		if (err) {
+			cs_space_free(s, blkno);
+			return err;
+		}
+		if (old.blkno)
+			cs_space_free(s, le64_to_cpu(old.blkno));
+		__set_bit(i, sp->leaf_assigned);
+		*allocated = true;
+	}
+	return 0;
+}
+
+/**
+ * cs_space_flush - write the space map, last thing before the header
+ * @s: the store
+ * @wb: the checkpoint's batch
+ * @h: receives the space map root and the used block count
+ *
+ * Return: 0, -ENOSPC or -ENOMEM.
+ */
+int cs_space_flush(struct cs_store *s, struct cs_wbatch *wb,
+		   struct capstore_dhdr *h)
+{
+	struct cs_space *sp = &s->space;
+	bool allocated;
+	unsigned long i;
+	void *buf;
+	int err;
+
+	do {
+		allocated = false;
+		err = cs_space_assign_leaves(s, &allocated);
+		if (!err)
+			err = cs_tree_assign(s, &sp->tree, &allocated);
+		if (err)
+			return err;
+	} while (allocated);
+
+	buf = (void *)__get_free_page(GFP_NOFS);
+	if (!buf)
+		return -ENOMEM;
+	for_each_set_bit(i, sp->leaf_assigned, sp->nleaves) {
+		struct capstore_bptr b, old;
+		u32 crc;
+
+		err = cs_tree_get(s, &sp->tree, i, &b);
+		if (err)
+			break;
+		cs_leaf_to_disk(sp->used + i * CS_WORDS_PER_LEAF, buf);
+		cs_write_copy(wb, le64_to_cpu(b.blkno), buf, &crc);
+		b.crc = cpu_to_le32(crc);
+		err = cs_tree_set(s, &sp->tree, i, &b, &old);
+		if (err)
+			break;
+	}
+	free_page((unsigned long)buf);
+	if (err)
+		return err;
+	cs_tree_write(s, &sp->tree, wb);
+	cs_tree_to_disk(&sp->tree, &h->spacemap);
+	h->used_blocks = cpu_to_le64(sp->nr_used);
+	return 0;
+}
+
+/**
+ * cs_space_commit - the checkpoint whose space map was just written is
+ *	committed: its blocks become the ones to protect, the blocks it
+ *	dropped become free
+ * @s: the store
+ */
+void cs_space_commit(struct cs_store *s)
+{
+	struct cs_space *sp = &s->space;
+	unsigned long i;
+
+	spin_lock(&sp->lock);
+	for_each_set_bit(i, sp->leaf_assigned, sp->nleaves) {
+		bitmap_copy(sp->committed + i * CS_WORDS_PER_LEAF,
+			    sp->used + i * CS_WORDS_PER_LEAF,
+			    CAPSTORE_BITS_PER_BLOCK);
+		__clear_bit(i, sp->leaf_dirty);
+	}
+	bitmap_zero(sp->leaf_assigned, sp->nleaves);
+	sp->nr_pinned = 0;
+	spin_unlock(&sp->lock);
+}

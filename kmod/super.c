@@ -1,0 +1,268 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Objects as inodes.
+ *
+ * Each attached store gets its own instance of a small internal
+ * filesystem, never visible in any mount namespace (the idea of
+ * mm/secretmem.c). Every object is an inode of that super_block whose
+ * number is the object id, so its pages are in the page cache and the
+ * kernel does faults, readahead, dirty tracking and reclaim; the store's
+ * own backing_dev_info lets the flusher write dirty pages early under
+ * memory pressure.
+ *
+ * An object with changes not yet checkpointed sits on the store's dirty
+ * list and holds an inode reference there, so it cannot be evicted before
+ * the checkpoint that writes it.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/backing-dev.h>
+#include <linux/fs_context.h>
+#include <linux/mount.h>
+#include <linux/pagemap.h>
+#include <linux/slab.h>
+
+#include "internal.h"
+
+static struct kmem_cache *cs_inode_cachep;
+
+static struct inode *cs_alloc_inode(struct super_block *sb)
+{
+	struct cs_inode *ci;
+
+	ci = alloc_inode_sb(sb, cs_inode_cachep, GFP_KERNEL);
+	if (!ci)
+		return NULL;
+	ci->kind = CAPSTORE_DOBJ_FREE;
+	ci->gen = 0;
+	mutex_init(&ci->tree_lock);
+	cs_tree_init(&ci->data, NULL, 0);
+	INIT_LIST_HEAD(&ci->dirty_link);
+	ci->on_dirty_list = false;
+	ci->record_dirty = false;
+	return &ci->vfs_inode;
+}
+
+static void cs_free_inode(struct inode *inode)
+{
+	kmem_cache_free(cs_inode_cachep, CS_I(inode));
+}
+
+static void cs_evict_inode(struct inode *inode)
+{
+	struct cs_inode *ci = CS_I(inode);
+
+	truncate_inode_pages_final(&inode->i_data);
+	clear_inode(inode);
+	WARN_ON_ONCE(ci->on_dirty_list);
+	cs_tree_release(&ci->data);
+}
+
+static const struct super_operations cs_sops = {
+	.alloc_inode	= cs_alloc_inode,
+	.free_inode	= cs_free_inode,
+	.evict_inode	= cs_evict_inode,
+};
+
+/* How a capability shows in /proc/PID/fd: "capstore:[segment 42]". */
+static char *cs_dname(struct dentry *dentry, char *buffer, int buflen)
+{
+	char name[64];
+	int len;
+
+	len = snprintf(name, sizeof(name), "capstore:[%s]",
+		       dentry->d_name.name) + 1;
+	if (len > sizeof(name) || len > buflen)
+		return ERR_PTR(-ENAMETOOLONG);
+	return memcpy(buffer + buflen - len, name, len);
+}
+
+static const struct dentry_operations cs_dops = {
+	.d_dname	= cs_dname,
+};
+
+static int cs_fill_super(struct super_block *sb, struct fs_context *fc)
+{
+	struct cs_store *s = sb->s_fs_info;
+	struct inode *root;
+	int err;
+
+	sb->s_magic = CAPSTORE_FS_MAGIC;
+	sb->s_op = &cs_sops;
+	sb->s_d_op = &cs_dops;
+	sb->s_maxbytes = CAPSTORE_SEGMENT_MAX_SIZE;
+	sb->s_blocksize = PAGE_SIZE;
+	sb->s_blocksize_bits = PAGE_SHIFT;
+	sb->s_time_gran = 1;
+	sb->s_flags |= SB_NOUSER;
+	sb->s_iflags |= SB_I_NOEXEC | SB_I_NODEV;
+
+	err = super_setup_bdi_name(sb, "capstore-%u", s->id);
+	if (err)
+		return err;
+
+	root = new_inode(sb);
+	if (!root)
+		return -ENOMEM;
+	root->i_ino = CAPSTORE_OID_NONE;
+	root->i_mode = S_IFDIR | 0500;
+	root->i_op = &simple_dir_inode_operations;
+	root->i_fop = &simple_dir_operations;
+	set_nlink(root, 2);
+	sb->s_root = d_make_root(root);
+	return sb->s_root ? 0 : -ENOMEM;
+}
+
+static int cs_get_tree(struct fs_context *fc)
+{
+	return get_tree_nodev(fc, cs_fill_super);
+}
+
+static const struct fs_context_operations cs_context_ops = {
+	.get_tree	= cs_get_tree,
+};
+
+static int cs_init_fs_context(struct fs_context *fc)
+{
+	fc->ops = &cs_context_ops;
+	return 0;
+}
+
+/* Not registered: nothing outside the module can mount it. */
+static struct file_system_type cs_fs_type = {
+	.owner			= THIS_MODULE,
+	.name			= "capstore",
+	.init_fs_context	= cs_init_fs_context,
+	.kill_sb		= kill_anon_super,
+};
+
+/**
+ * cs_fs_mount - create the store's internal filesystem instance
+ * @s: the store; becomes the super_block's s_fs_info
+ *
+ * Return: 0 or a negative errno.
+ */
+int cs_fs_mount(struct cs_store *s)
+{
+	struct fs_context *fc;
+	struct vfsmount *mnt;
+
+	fc = fs_context_for_mount(&cs_fs_type, SB_KERNMOUNT);
+	if (IS_ERR(fc))
+		return PTR_ERR(fc);
+	fc->s_fs_info = s;
+	mnt = fc_mount(fc);
+	put_fs_context(fc);
+	if (IS_ERR(mnt))
+		return PTR_ERR(mnt);
+	s->mnt = mnt;
+	return 0;
+}
+
+void cs_fs_unmount(struct cs_store *s)
+{
+	kern_unmount(s->mnt);
+	s->mnt = NULL;
+}
+
+/* Capabilities are made only by the module: reopening one is refused. */
+static int cs_reopen(struct inode *inode, struct file *file)
+{
+	return -ENXIO;
+}
+
+static const struct file_operations cs_reopen_fops = {
+	.open		= cs_reopen,
+};
+
+/**
+ * cs_iget - the in-memory object for an object id
+ * @s: the store
+ * @oid: the id
+ *
+ * Return: the object with a reference, ERR_PTR(-ENOENT) if no live object
+ * has that id, or another error.
+ */
+struct cs_inode *cs_iget(struct cs_store *s, u64 oid)
+{
+	struct capstore_dobj rec;
+	struct inode *inode;
+	struct cs_inode *ci;
+	int err;
+
+	inode = iget_locked(s->mnt->mnt_sb, oid);
+	if (!inode)
+		return ERR_PTR(-ENOMEM);
+	ci = CS_I(inode);
+	if (!(inode->i_state & I_NEW))
+		return ci;
+
+	err = cs_otable_get(s, oid, &rec);
+	if (err)
+		goto fail;
+	ci->kind = le32_to_cpu(rec.kind);
+	ci->gen = le64_to_cpu(rec.gen);
+	switch (ci->kind) {
+	case CAPSTORE_DOBJ_SEGMENT:
+		cs_tree_init(&ci->data, &rec.data, CAPSTORE_SEGMENT_MAX_HEIGHT);
+		i_size_write(inode, le64_to_cpu(rec.size));
+		break;
+	case CAPSTORE_DOBJ_NODE:
+		cs_tree_init(&ci->data, &rec.data, 0);
+		i_size_write(inode, CAPSTORE_BLOCK_SIZE);
+		break;
+	default:
+		err = -ENOENT;
+		goto fail;
+	}
+	inode->i_mode = S_IFREG;
+	inode->i_fop = &cs_reopen_fops;
+	inode->i_mapping->a_ops = &cs_aops;
+	set_nlink(inode, 1);
+	unlock_new_inode(inode);
+	return ci;
+fail:
+	iget_failed(inode);
+	return ERR_PTR(err);
+}
+
+/**
+ * cs_inode_mark_dirty - put an object on the list of the next checkpoint
+ * @ci: the object
+ *
+ * Called from ->dirty_folio, possibly under a page table lock.
+ */
+void cs_inode_mark_dirty(struct cs_inode *ci)
+{
+	struct cs_store *s = cs_inode_store(ci);
+
+	spin_lock(&s->dirty_lock);
+	if (!ci->on_dirty_list && igrab(&ci->vfs_inode)) {
+		list_add_tail(&ci->dirty_link, &s->dirty_list);
+		ci->on_dirty_list = true;
+	}
+	spin_unlock(&s->dirty_lock);
+}
+
+static void cs_inode_init_once(void *obj)
+{
+	struct cs_inode *ci = obj;
+
+	inode_init_once(&ci->vfs_inode);
+}
+
+int cs_inode_init_cache(void)
+{
+	cs_inode_cachep = kmem_cache_create("capstore_inode",
+					    sizeof(struct cs_inode), 0,
+					    SLAB_RECLAIM_ACCOUNT | SLAB_ACCOUNT,
+					    cs_inode_init_once);
+	return cs_inode_cachep ? 0 : -ENOMEM;
+}
+
+void cs_inode_destroy_cache(void)
+{
+	/* Inodes are freed after an RCU grace period. */
+	rcu_barrier();
+	kmem_cache_destroy(cs_inode_cachep);
+}
