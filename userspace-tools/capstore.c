@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * capstore: the command-line tool of the capstore persistent store.
+ * Git-style subcommands dispatched from cs_commands[].
+ */
+#include "capstore.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef CAPSTORE_VERSION
+#define CAPSTORE_VERSION "unknown"
+#endif
+
+struct cs_command {
+	const char *name;
+	int (*fn)(struct cs_ctx *ctx, int argc, char **argv);
+	const char *summary;
+};
+
+static const struct cs_command cs_commands[] = {
+	{ "format", cmd_format, "create a new store on a device or image file" },
+	{ "fsck", cmd_fsck, "check a store offline" },
+	{ "dump", cmd_dump, "print a store's metadata" },
+};
+
+#define NCOMMANDS (sizeof(cs_commands) / sizeof(cs_commands[0]))
+
+static void vmsg(const struct cs_ctx *ctx, int err, const char *fmt,
+		 va_list ap)
+{
+	fprintf(ctx->err, "capstore%s%s: ", ctx->sub ? " " : "",
+		ctx->sub ? ctx->sub : "");
+	vfprintf(ctx->err, fmt, ap);
+	if (err)
+		fprintf(ctx->err, ": %s", strerror(err < 0 ? -err : err));
+	fputc('\n', ctx->err);
+}
+
+void cs_msg(const struct cs_ctx *ctx, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg(ctx, 0, fmt, ap);
+	va_end(ap);
+}
+
+void cs_msg_err(const struct cs_ctx *ctx, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg(ctx, err, fmt, ap);
+	va_end(ap);
+}
+
+int cs_usage_error(const struct cs_ctx *ctx, const char *fmt, ...)
+{
+	const char *sub = ctx->sub ? ctx->sub : "";
+	const char *sp = ctx->sub ? " " : "";
+	va_list ap;
+
+	fprintf(ctx->err, "capstore%s%s: ", sp, sub);
+	va_start(ap, fmt);
+	vfprintf(ctx->err, fmt, ap);
+	va_end(ap);
+	fprintf(ctx->err, " (try 'capstore%s%s --help')\n", sp, sub);
+	return CS_EXIT_USAGE;
+}
+
+int cs_getopt_error(const struct cs_ctx *ctx, int c, char **argv)
+{
+	const char *arg = argv[optind - 1];
+
+	if (c == ':')
+		return cs_usage_error(ctx, "option '%s' needs an argument",
+				      arg);
+	if (optopt && (!arg || strncmp(arg, "--", 2)))
+		return cs_usage_error(ctx, "unknown option '-%c'", optopt);
+	return cs_usage_error(ctx, "unknown option '%s'", arg);
+}
+
+static void list_commands(FILE *f)
+{
+	unsigned int i;
+
+	fprintf(f,
+		"Usage: capstore <command> [options] [args]\n"
+		"       capstore <command> --help\n"
+		"       capstore --version\n"
+		"\n"
+		"Commands:\n");
+	for (i = 0; i < NCOMMANDS; i++)
+		fprintf(f, "  %-10s %s\n", cs_commands[i].name,
+			cs_commands[i].summary);
+	fprintf(f, "  %-10s %s\n", "help", "show the help of a command");
+	fprintf(f, "\nSee capstore(8) and capstore-<command>(8).\n");
+}
+
+static const struct cs_command *find_command(const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < NCOMMANDS; i++)
+		if (!strcmp(cs_commands[i].name, name))
+			return &cs_commands[i];
+	return NULL;
+}
+
+static int run_command(const struct cs_command *cmd, int argc, char **argv)
+{
+	struct cs_ctx ctx = {
+		.sub = cmd->name,
+		.out = stdout,
+		.err = stderr,
+	};
+	int ret;
+
+	opterr = 0;
+	optind = 1;
+	ret = cmd->fn(&ctx, argc, argv);
+	if (fflush(stdout) == EOF && ret == CS_EXIT_OK) {
+		cs_msg_err(&ctx, errno, "writing the output");
+		ret = CS_EXIT_FAIL;
+	}
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	struct cs_ctx ctx = { .sub = NULL, .out = stdout, .err = stderr };
+	const struct cs_command *cmd;
+	const char *name;
+
+	if (argc < 2) {
+		list_commands(stderr);
+		return CS_EXIT_USAGE;
+	}
+	name = argv[1];
+	if (!strcmp(name, "--help") || !strcmp(name, "-h")) {
+		list_commands(stdout);
+		return CS_EXIT_OK;
+	}
+	if (!strcmp(name, "--version") || !strcmp(name, "-V")) {
+		printf("capstore %s\n", CAPSTORE_VERSION);
+		return CS_EXIT_OK;
+	}
+	if (!strcmp(name, "help")) {
+		char *help_argv[] = { NULL, "--help", NULL };
+
+		if (argc < 3) {
+			list_commands(stdout);
+			return CS_EXIT_OK;
+		}
+		if (argc > 3)
+			return cs_usage_error(&ctx, "help takes one command");
+		cmd = find_command(argv[2]);
+		if (!cmd)
+			return cs_usage_error(&ctx, "unknown command '%s'",
+					      argv[2]);
+		help_argv[0] = argv[2];
+		return run_command(cmd, 2, help_argv);
+	}
+	if (name[0] == '-')
+		return cs_usage_error(&ctx, "unknown option '%s'", name);
+	cmd = find_command(name);
+	if (!cmd)
+		return cs_usage_error(&ctx, "unknown command '%s'", name);
+	return run_command(cmd, argc - 1, argv + 1);
+}

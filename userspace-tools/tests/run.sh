@@ -1,0 +1,317 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Host tests of the offline capstore subcommands (format, fsck, dump); no VM
+# needed. Prints TAP. Run by `make -C userspace-tools check`, which builds
+# the sanitized binary and the test helper first.
+#
+# Environment:
+#   CAPSTORE         binary under test (default ./capstore-asan)
+#   CAPSTORE_STATIC  the static build, checked to be static (./capstore)
+#   CSIMG            the image surgery helper (./tests/csimg)
+#   FUZZ_RUNS        random mutations to try (default 200)
+#   TIMEOUT          seconds allowed per command (default 30)
+set -u
+
+CAPSTORE=${CAPSTORE:-./capstore-asan}
+CAPSTORE_STATIC=${CAPSTORE_STATIC:-./capstore}
+CSIMG=${CSIMG:-./tests/csimg}
+FUZZ_RUNS=${FUZZ_RUNS:-200}
+TIMEOUT=${TIMEOUT:-30}
+
+# A sanitizer report must not look like fsck's "damage found" (exit 1).
+export ASAN_OPTIONS=exitcode=86:detect_leaks=1:abort_on_error=0
+export UBSAN_OPTIONS=exitcode=87:print_stacktrace=1:halt_on_error=1
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/capstore-tests.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT
+
+ntest=0
+nfail=0
+rc=0
+
+pass() {
+	ntest=$((ntest + 1))
+	echo "ok $ntest - $1"
+}
+
+fail() {
+	ntest=$((ntest + 1))
+	nfail=$((nfail + 1))
+	echo "not ok $ntest - $1"
+	shift
+	for line in "$@"; do
+		echo "# $line"
+	done
+	for f in "$tmp/out" "$tmp/err"; do
+		[ -s "$f" ] && sed -n '1,15s/^/#   /p' "$f"
+	done
+	return 0
+}
+
+# cs ARGS...: run the tool; rc, $tmp/out, $tmp/err.
+cs() {
+	timeout "$TIMEOUT" "$CAPSTORE" "$@" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+}
+
+sanitizer_report() {
+	grep -qE 'AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:' "$@"
+}
+
+# expect NAME RC [REGEX]: check the last cs run.
+expect() {
+	local name=$1 want=$2 re=${3:-}
+
+	if sanitizer_report "$tmp/err"; then
+		fail "$name" "sanitizer report"
+	elif [ "$rc" -ne "$want" ]; then
+		fail "$name" "exit status $rc, expected $want"
+	elif [ -n "$re" ] && ! grep -qE -- "$re" "$tmp/out" "$tmp/err"; then
+		fail "$name" "output does not match /$re/"
+	else
+		pass "$name"
+	fi
+}
+
+# check NAME RC [REGEX] -- ARGS...: cs ARGS, then expect.
+check() {
+	local name=$1 want=$2 re=$3
+
+	shift 4
+	cs "$@"
+	expect "$name" "$want" "$re"
+}
+
+csimg() {
+	"$CSIMG" "$@" 2>"$tmp/csimg.err" || {
+		echo "# csimg $* failed: $(cat "$tmp/csimg.err")"
+		return 1
+	}
+}
+
+# ------------------------------------------------------------------ CLI
+
+check "capstore --help lists the commands" 0 "fsck .*check" -- --help
+check "capstore without a command is a usage error" 2 "" --
+check "capstore with an unknown command is a usage error" 2 "unknown command" -- frobnicate
+check "capstore --version" 0 "^capstore " -- --version
+check "capstore help fsck" 0 "Usage: capstore fsck" -- help fsck
+for sub in format fsck dump; do
+	check "$sub --help exits 0" 0 "Usage: capstore $sub" -- "$sub" --help
+	check "$sub -h exits 0" 0 "Usage: capstore $sub" -- "$sub" -h
+	check "$sub --bogus is a usage error" 2 "unknown option '--bogus'.*--help" -- "$sub" --bogus
+	check "$sub -Z is a usage error" 2 "unknown option '-Z'" -- "$sub" -Z
+	check "$sub without a device is a usage error" 2 "missing DEVICE" -- "$sub"
+	check "$sub with two devices is a usage error" 2 "too many" -- "$sub" a b
+done
+check "fsck --header without a value is a usage error" 2 "needs an argument" -- fsck x --header
+check "fsck --header 0 is a usage error" 2 "bad sequence" -- fsck --header 0 x
+check "format --size with --blocks is a usage error" 2 "not both" -- format --size 1M --blocks 300 "$tmp/never.img"
+check "format --slots 1 is a usage error" 2 "header slots" -- format --slots 1 --size 1M "$tmp/never.img"
+check "format --slots 17 is a usage error" 2 "header slots" -- format --slots 17 --size 1M "$tmp/never.img"
+check "format --uuid garbage is a usage error" 2 "bad uuid" -- format --uuid 1234 --size 1M "$tmp/never.img"
+check "format with a 33-byte label is a usage error" 2 "label" -- format -L 123456789012345678901234567890123 --size 1M "$tmp/never.img"
+check "format --size garbage is a usage error" 2 "bad size" -- format --size 12Q "$tmp/never.img"
+if [ ! -e "$tmp/never.img" ]; then
+	pass "usage errors create nothing"
+else
+	fail "usage errors create nothing"
+fi
+
+if command -v readelf >/dev/null; then
+	if [ -x "$CAPSTORE_STATIC" ] && ! readelf -l "$CAPSTORE_STATIC" | grep -q INTERP &&
+	   "$CAPSTORE_STATIC" --help >/dev/null; then
+		pass "the installed binary is statically linked and runs"
+	else
+		fail "the installed binary is statically linked and runs"
+	fi
+else
+	pass "the installed binary is statically linked and runs # SKIP no readelf"
+fi
+
+# ------------------------------------------------------------ format
+
+# size name extra-format-args
+for spec in "256K min" "8M small" "8M slots2 --slots 2" "8M slots16 --slots 16" \
+	    "1G 1g" "200G 200g"; do
+	# shellcheck disable=SC2086 # split on purpose
+	set -- $spec
+	size=$1 name=$2
+	shift 2
+	img="$tmp/$name.img"
+	check "format $size ($name)" 0 "formatted" -- format --size "$size" "$@" "$img"
+	check "fsck of a new $size store is clean" 0 "clean, checkpoint 1, 1 objects" -- fsck "$img"
+	check "fsck -v of a new $size store" 0 "1 live \(0 segments, 1 nodes\)" -- fsck -v "$img"
+	check "dump of a new $size store" 0 "oid 1: node gen 1 \[root\]" -- dump --blocks "$img"
+done
+check "256K is 64 blocks, the minimum" 0 "nblocks +64 " -- dump "$tmp/min.img"
+check "slots 16: data starts at block 17" 0 "data_start +17$" -- dump "$tmp/slots16.img"
+check "1 GiB: space map of height 1" 0 "space map: height 1, 8 leaves" -- dump "$tmp/1g.img"
+check "200 GiB: space map of height 2" 0 "space map: height 2, 1600 leaves" -- dump "$tmp/200g.img"
+kb=$(du -k "$tmp/200g.img" | cut -f1)
+if [ "$kb" -lt 1024 ]; then
+	pass "format keeps a 200 GiB image sparse (${kb} KiB)"
+else
+	fail "format keeps a 200 GiB image sparse" "${kb} KiB allocated"
+fi
+
+check "format refuses an existing store" 1 "already holds a capstore store.*--force" -- format "$tmp/small.img"
+check "the refused store is untouched" 0 "clean" -- fsck "$tmp/small.img"
+uuid_before=$(grep -o 'uuid [0-9a-f-]*' "$tmp/out")
+check "format --force overwrites a store" 0 "formatted" -- format --force "$tmp/small.img"
+cs fsck "$tmp/small.img"
+uuid_after=$(grep -o 'uuid [0-9a-f-]*' "$tmp/out")
+if [ "$rc" -eq 0 ] && [ "$uuid_before" != "$uuid_after" ]; then
+	pass "the forced store is new and clean"
+else
+	fail "the forced store is new and clean" "$uuid_before / $uuid_after rc $rc"
+fi
+check "format --uuid --label" 0 "formatted" -- format --size 1M --uuid 0123ABCD-4567-89ab-cdef-0123456789ab -L lab.el "$tmp/named.img"
+check "dump shows the uuid and label" 0 "label +\"lab.el\"" -- dump "$tmp/named.img"
+expect "dump shows the uuid given" 0 "uuid +0123abcd-4567-89ab-cdef-0123456789ab"
+check "format of a missing file without --size fails" 1 "does not exist" -- format "$tmp/missing.img"
+check "format of a store below 64 blocks fails" 1 "too small" -- format --size 200K "$tmp/tiny.img"
+if [ ! -e "$tmp/tiny.img" ]; then
+	pass "a failed format removes the file it created"
+else
+	fail "a failed format removes the file it created"
+fi
+check "format of a directory fails" 1 "not a regular file or block device" -- format "$tmp"
+truncate -s 3M "$tmp/plain.img"
+check "format of an existing file uses its size" 0 "blocks +768 of" -- format "$tmp/plain.img"
+check "format grows an existing file to --size" 0 "blocks +1024 of" -- format --force --size 4M "$tmp/plain.img"
+check "fsck of a missing file fails" 1 "No such file" -- fsck "$tmp/missing.img"
+: >"$tmp/empty.img"
+check "fsck of an empty file: damage" 1 "corrupt superblock: image smaller than one block" -- fsck "$tmp/empty.img"
+head -c 1048576 /dev/zero >"$tmp/zero.img"
+check "fsck of zeroes: not a store" 1 "corrupt superblock: bad magic" -- fsck "$tmp/zero.img"
+check "dump of zeroes fails" 1 "bad magic" -- dump "$tmp/zero.img"
+
+# --------------------------------------------- a store with objects in it
+
+for name in small 1g; do
+	img="$tmp/$name.img"
+	cp --sparse=always "$tmp/$name.img" "$tmp/$name-fresh.img"
+	if csimg populate "$img" >/dev/null; then
+		pass "populate the $name store (checkpoint 2)"
+	else
+		fail "populate the $name store (checkpoint 2)"
+	fi
+	check "fsck of the populated $name store is clean" 0 "clean, checkpoint 2, 7 objects" -- fsck "$img"
+	check "fsck -v counts segments, nodes and dead slots ($name)" 0 "node slots +8 in use, 2 dead" -- fsck -v "$img"
+	expect "fsck -v lists the dead slots ($name)" 0 "node 4 slot 7: dead capability to segment 2 gen 99 \(object is gen 1\)"
+	check "fsck --header 1 checks the older checkpoint ($name)" 0 "clean, checkpoint 1, 1 objects" -- fsck --header 1 "$img"
+	check "fsck --header 01 is decimal, 0x2 hexadecimal ($name)" 0 "checking checkpoint 1" -- fsck --header 01 "$img"
+	check "fsck --header 0x2 ($name)" 0 "checking checkpoint 2" -- fsck --header 0x2 "$img"
+	check "fsck --header 7: no such checkpoint ($name)" 1 "no valid header with seq 7" -- fsck --header 7 "$img"
+	check "dump of the populated $name store" 0 "slot  7: oid 2 gen 99 segment rw--- dead" -- dump "$img"
+	expect "dump shows weak rights ($name)" 0 "slot  0: oid 3 gen 3 segment r-m--W$"
+	expect "dump shows a height-2 segment ($name)" 0 "data height 2, root block [0-9]+ crc 0x[0-9a-f]+, 5 blocks \(2 pages\)"
+	check "dump --blocks lists page runs ($name)" 0 "pages: 0-2@[0-9]+-[0-9]+ 5@" -- dump --blocks "$img"
+	check "dump --header 1 ($name)" 0 "checkpoint 1 \(slot 1\)" -- dump --header 1 "$img"
+done
+
+# -------------------------------------------------------------- damage
+
+# damage NAME BASE KIND RC REGEX [FSCK-ARGS...]: copy BASE, csimg corrupt
+# KIND ("@N" in REGEX becomes the block csimg names), fsck expecting RC and
+# REGEX; then dump must survive the same image.
+damage() {
+	local name=$1 base=$2 kind=$3 want=$4 re=$5 what
+
+	shift 5
+	cp --sparse=always "$tmp/$base.img" "$tmp/d.img"
+	what=$(csimg corrupt "$tmp/d.img" "$kind") || {
+		fail "$name" "csimg corrupt $kind failed"
+		return
+	}
+	re=${re//@N/$what}
+	# dump first, so that $tmp/out and $tmp/err are fsck's afterwards
+	timeout "$TIMEOUT" "$CAPSTORE" dump "$tmp/d.img" >/dev/null 2>"$tmp/derr"
+	what=$?
+	if sanitizer_report "$tmp/derr" || [ "$what" -gt 1 ]; then
+		fail "dump survives: $name" "dump exit $what"
+	fi
+	cs fsck "$@" "$tmp/d.img"
+	expect "$name" "$want" "$re"
+}
+
+damage "superblock bit flip" small-fresh sb-bitflip 1 "corrupt superblock: superblock checksum mismatch"
+damage "superblock wrong magic" small-fresh sb-magic 1 "corrupt superblock: bad magic"
+damage "bad crc in the only header: no valid header" small-fresh hdr-crc 1 "no valid checkpoint header"
+expect "  ... and the slot says why" 1 "slot 1 \(block 2\): invalid: header checksum mismatch"
+damage "bad crc in the newest header: falls back to the older one" small hdr-crc 0 "checking checkpoint 1 \(slot 1\)"
+expect "  ... and warns about the torn slot" 0 "warning: header slot 2: header checksum mismatch"
+damage "  ... which --strict counts as damage" small hdr-crc 1 "corrupt header slot 2: header checksum mismatch" --strict
+cp --sparse=always "$tmp/small-fresh.img" "$tmp/d.img"
+csimg corrupt "$tmp/d.img" hdr-dup >/dev/null && csimg corrupt "$tmp/d.img" hdr-crc >/dev/null
+check "fresh store, seq 2 torn: falls back to seq 1" 0 "checking checkpoint 1" -- fsck "$tmp/d.img"
+damage "a valid header in the wrong slot" small hdr-wrong-slot 1 "corrupt header slot 3: header in the wrong slot"
+cp --sparse=always "$tmp/small.img" "$tmp/d.img"
+truncate -s 4M "$tmp/d.img"
+check "truncated image" 1 "store larger than the device \(truncated\?\)" -- fsck "$tmp/d.img"
+for base in small 1g; do
+	damage "space map bit cleared for a used block ($base)" $base smap-clear 1 "block @N used but marked free"
+	damage "space map bit set for a free block ($base)" $base smap-leak 1 "block @N marked used but unreferenced \(leaked\)"
+done
+damage "space map bit cleared (fresh 200 GiB store)" 200g smap-clear 1 "block @N used but marked free"
+damage "object record with a bad kind" small otable-kind 1 "corrupt object record: oid 1: unknown object kind"
+damage "object record beyond next_oid" small-fresh record-beyond 1 "corrupt object record: oid @N: record at or beyond next_oid is not all zero"
+damage "node slot with unknown rights" small slot-rights 1 "corrupt node 1 slot 0: slot with unknown rights"
+damage "node slot naming an id beyond next_oid" small slot-beyond 1 "corrupt node 1 slot 0: object id 205 at or beyond next_oid 200"
+damage "block pointer past the end" small bptr-past-end 1 "corrupt segment 2 page 0: block @N: block pointer outside the data area"
+damage "block pointer past the end (1 GiB)" 1g bptr-past-end 1 "corrupt segment 2 page 0: block @N: block pointer outside the data area"
+damage "block referenced twice" small double-ref 1 "block [0-9]+ referenced twice \(again as segment 2 page 1\)"
+damage "segment page checksum" small page-flip 1 "corrupt segment 2 page 0: block @N: block checksum mismatch"
+damage "--no-data skips segment pages" small page-flip 0 "clean" --no-data
+damage "header nobjects wrong" small nobjects 1 "header nobjects 8 but the object table holds 7 live objects"
+damage "header used_blocks wrong" small used-blocks 1 "header used_blocks [0-9]+ but the space map marks [0-9]+ blocks used"
+damage "--max-errors 1 caps the report" small double-ref 1 "1 more problems not shown" --max-errors 1
+
+# ------------------------------------------------------------------ fuzz
+
+# Random mutations of metadata blocks, mostly with checksums resealed so
+# they reach the field checks. fsck must exit 0 or 1, dump 0 or 1, within
+# the timeout, without a sanitizer report.
+fuzz() {
+	local base=$1 runs=$2 seed0=$3 bad=0 i seed frc drc
+
+	for ((i = 0; i < runs; i++)); do
+		seed=$((seed0 + i))
+		cp --sparse=always "$tmp/$base.img" "$tmp/f.img"
+		if ! "$CSIMG" fuzz "$tmp/f.img" "$seed" >"$tmp/fuzz.log" 2>&1; then
+			echo "# seed $seed: csimg fuzz failed: $(tail -1 "$tmp/fuzz.log")"
+			bad=$((bad + 1))
+			continue
+		fi
+		timeout "$TIMEOUT" "$CAPSTORE" fsck "$tmp/f.img" >/dev/null 2>"$tmp/ferr"
+		frc=$?
+		timeout "$TIMEOUT" "$CAPSTORE" dump -b "$tmp/f.img" >/dev/null 2>"$tmp/derr"
+		drc=$?
+		if [ "$frc" -gt 1 ] || [ "$drc" -gt 1 ] ||
+		   sanitizer_report "$tmp/ferr" "$tmp/derr"; then
+			echo "# seed $seed ($base): fsck exit $frc, dump exit $drc" \
+			     "(124: timeout, 86: ASan, 87: UBSan)"
+			sed 's/^/#   /' "$tmp/fuzz.log"
+			grep -hE -m3 'Sanitizer|runtime error' "$tmp/ferr" "$tmp/derr" | sed 's/^/#   /'
+			bad=$((bad + 1))
+		fi
+	done
+	return $bad
+}
+
+small_runs=$((FUZZ_RUNS * 3 / 4))
+if fuzz small "$small_runs" 1; then
+	pass "fuzz: $small_runs mutated 8 MiB stores, fsck and dump survive"
+else
+	fail "fuzz: $small_runs mutated 8 MiB stores, fsck and dump survive"
+fi
+if fuzz 1g $((FUZZ_RUNS - small_runs)) 100001; then
+	pass "fuzz: $((FUZZ_RUNS - small_runs)) mutated 1 GiB stores, fsck and dump survive"
+else
+	fail "fuzz: $((FUZZ_RUNS - small_runs)) mutated 1 GiB stores, fsck and dump survive"
+fi
+
+echo "1..$ntest"
+[ "$nfail" -eq 0 ]
