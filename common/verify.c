@@ -94,6 +94,7 @@ int capstore_sb_from_disk(struct capstore_geom *g,
 			  const char **why)
 {
 	__u64 incompat, ro_compat, nblocks, data_start;
+	size_t len;
 	__u32 slots;
 
 	if (le64_to_cpu(dsb->magic) != CAPSTORE_SB_MAGIC)
@@ -130,6 +131,9 @@ int capstore_sb_from_disk(struct capstore_geom *g,
 		FAIL(EUCLEAN, "null uuid");
 	if (!capstore_mem_is_zero(dsb->reserved, sizeof(dsb->reserved)))
 		FAIL(EUCLEAN, "reserved bytes not zero");
+	len = strnlen(dsb->label, sizeof(dsb->label));
+	if (!capstore_mem_is_zero(dsb->label + len, sizeof(dsb->label) - len))
+		FAIL(EUCLEAN, "label not NUL-padded");
 
 	g->nblocks = nblocks;
 	g->data_start = data_start;

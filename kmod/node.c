@@ -214,8 +214,16 @@ static int cs_node_fetch(struct file *file, void __user *uarg)
 		return PTR_ERR(ci) == -ENOENT ? -EKEYREVOKED : PTR_ERR(ci);
 	kind = le32_to_cpu(slot.kind);
 	err = -EKEYREVOKED;
-	if (ci->gen != le64_to_cpu(slot.gen) || ci->kind != kind)
+	if (ci->gen != le64_to_cpu(slot.gen))
 		goto out_put_inode;
+	/* Ids are never reused and kinds never change: this is damage. */
+	if (ci->kind != kind) {
+		cs_err(s, "corrupt node: object %lu slot %u, kind %u but object %lu is a %s",
+		       node->vfs_inode.i_ino, cmd.slot, kind,
+		       ci->vfs_inode.i_ino, cs_kind_name(ci->kind));
+		err = -EUCLEAN;
+		goto out_put_inode;
+	}
 
 	rights = le32_to_cpu(slot.rights);
 	if (cs_file_cap(file)->rights & CAPSTORE_RIGHT_WEAK)

@@ -68,7 +68,7 @@ void cs_store_shutdown(struct cs_store *s, int err, const char *what)
 static int cs_recover_header(struct cs_store *s, struct capstore_dhdr *best,
 			     void *buf)
 {
-	unsigned int slot, nvalid = 0;
+	unsigned int slot, nvalid = 0, nnewer = 0;
 	u64 best_seq = 0;
 	const char *why;
 	int err;
@@ -89,6 +89,13 @@ static int cs_recover_header(struct cs_store *s, struct capstore_dhdr *best,
 			why = "header in the wrong slot";
 			err = -EUCLEAN;
 		}
+		/*
+		 * A sound header of a format version this module does not know
+		 * was written by a newer module: recovering an older checkpoint
+		 * instead would silently roll back what it committed.
+		 */
+		if (err == -EOPNOTSUPP)
+			nnewer++;
 		if (err) {
 			cs_warn(s, "header slot %u ignored: %s", slot, why);
 			continue;
@@ -98,6 +105,10 @@ static int cs_recover_header(struct cs_store *s, struct capstore_dhdr *best,
 			best_seq = le64_to_cpu(h->seq);
 			memcpy(best, h, sizeof(*best));
 		}
+	}
+	if (nnewer) {
+		cs_err(s, "cannot attach: a checkpoint of an unsupported format version");
+		return -EOPNOTSUPP;
 	}
 	if (!nvalid) {
 		cs_err(s, "cannot attach: no valid checkpoint header");

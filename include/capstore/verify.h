@@ -54,7 +54,7 @@ __u32 capstore_crc_block_excl(const void *block, size_t crc_off);
 /* Leaves a tree of @height can address: 256^height, saturating. */
 __u64 capstore_tree_capacity(unsigned int height);
 
-/* Smallest height whose tree addresses @nleaves leaves (>= 1). */
+/* Smallest height whose tree addresses @nleaves leaves (0 for one). */
 unsigned int capstore_tree_height_for(__u64 nleaves);
 
 /* Leaves of the space map and of the object table. */
