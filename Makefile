@@ -1,0 +1,95 @@
+# SPDX-License-Identifier: GPL-2.0
+# capstore: top-level build.
+#
+#   make              the module, the library, the tools and the tests
+#   make check        every test, in the VM (installs missing packages
+#                     first); TESTS='glob ...' picks scenarios, JOBS=N runs
+#                     N VMs at once
+#   make demo         boot the VM and run capstore-demo in it
+#   make install      DESTDIR=, PREFIX= (default /usr/local)
+#   make lint         checkpatch --strict, W=1 and sparse on the module
+#   make deps         install the Debian packages the build and tests need
+#   make clean        remove build products (distclean: also the files
+#                     extracted from linux-source)
+#
+# KDIR=/path/to/kernel/build builds the module against another kernel tree.
+# The kernel the VM boots and its modules: VM_KERNEL, VM_MODULES_DIR,
+# CAPSTORE_KO (see Documentation/testing.rst).
+
+PREFIX ?= /usr/local
+JOBS ?= 2
+export PREFIX DESTDIR
+
+# Sub-projects built only once they have a Makefile.
+OPTIONAL_DIRS := libcap-store userspace-tools
+have = $(wildcard $(1)/Makefile)
+has_install = $(shell grep -Eqs '^install[[:space:]]*:' $(1)/Makefile && echo y)
+kdir_arg = $(if $(KDIR),KDIR=$(KDIR))
+
+# "make check" installs packages before anything is built, even with -j.
+deps_first := $(if $(filter check,$(MAKECMDGOALS)),deps)
+
+all: module lib tools tests
+
+module: | $(deps_first)
+	$(MAKE) -C kmod $(kdir_arg)
+
+lib: | $(deps_first)
+ifneq ($(call have,libcap-store),)
+	$(MAKE) -C libcap-store
+else
+	@echo "libcap-store: no Makefile yet, skipped"
+endif
+
+tools: lib | $(deps_first)
+ifneq ($(call have,userspace-tools),)
+	$(MAKE) -C userspace-tools
+else
+	@echo "userspace-tools: no Makefile yet, skipped"
+endif
+
+tests: lib | $(deps_first)
+	$(MAKE) -C selftests
+
+check: deps all
+	JOBS=$(JOBS) selftests/run.sh
+
+demo: all
+	selftests/vm/vmrun.sh --disk store:256M selftests/vm/demo.sh
+
+deps:
+	scripts/deps.sh
+
+lint:
+	scripts/lint.sh
+
+KVER_INSTALL = $(shell scripts/kver.sh)
+
+install: all
+ifeq ($(call has_install,kmod),y)
+	$(MAKE) -C kmod install $(kdir_arg)
+else
+	install -D -m 644 kmod/capstore.ko \
+		$(DESTDIR)/lib/modules/$(KVER_INSTALL)/updates/capstore.ko
+	$(if $(DESTDIR),,depmod -a $(KVER_INSTALL))
+endif
+	@set -e; for d in $(OPTIONAL_DIRS); do \
+		if grep -Eqs '^install[[:space:]]*:' $$d/Makefile; then \
+			echo "$(MAKE) -C $$d install"; $(MAKE) -C $$d install; \
+		fi; \
+	done
+
+clean:
+	$(MAKE) -C kmod clean $(kdir_arg)
+	@set -e; for d in $(OPTIONAL_DIRS); do \
+		if [ -f $$d/Makefile ]; then \
+			echo "$(MAKE) -C $$d clean"; $(MAKE) -C $$d clean; \
+		fi; \
+	done
+	$(MAKE) -C selftests clean
+	rm -rf build
+
+distclean: clean
+	rm -rf selftests/.cache
+
+.PHONY: all module lib tools tests check demo deps lint install clean distclean
