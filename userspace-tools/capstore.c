@@ -26,6 +26,11 @@ static const struct cs_command cs_commands[] = {
 	{ "format", cmd_format, "create a new store on a device or image file" },
 	{ "fsck", cmd_fsck, "check a store offline" },
 	{ "dump", cmd_dump, "print a store's metadata" },
+	{ "attach", cmd_attach, "attach a store (device or image file)" },
+	{ "detach", cmd_detach, "take a final checkpoint and detach a store" },
+	{ "checkpoint", cmd_checkpoint, "checkpoint an attached store now" },
+	{ "status", cmd_status, "show the attached stores" },
+	{ "ls", cmd_ls, "list the slots of a node of an attached store" },
 };
 
 #define NCOMMANDS (sizeof(cs_commands) / sizeof(cs_commands[0]))
@@ -96,9 +101,9 @@ static void list_commands(FILE *f)
 		"\n"
 		"Commands:\n");
 	for (i = 0; i < NCOMMANDS; i++)
-		fprintf(f, "  %-10s %s\n", cs_commands[i].name,
+		fprintf(f, "  %-11s %s\n", cs_commands[i].name,
 			cs_commands[i].summary);
-	fprintf(f, "  %-10s %s\n", "help", "show the help of a command");
+	fprintf(f, "  %-11s %s\n", "help", "show the help of a command");
 	fprintf(f, "\nSee capstore(8) and capstore-<command>(8).\n");
 }
 
@@ -118,8 +123,12 @@ static int run_command(const struct cs_command *cmd, int argc, char **argv)
 		.sub = cmd->name,
 		.out = stdout,
 		.err = stderr,
+		.sysfs = getenv("CAPSTORE_SYSFS"),
 	};
 	int ret;
+
+	if (!ctx.sysfs || !*ctx.sysfs)
+		ctx.sysfs = "/sys";
 
 	opterr = 0;
 	optind = 1;

@@ -24,11 +24,14 @@
  * @sub: the subcommand's name, for messages ("capstore <sub>: ...")
  * @out: where results go (stdout)
  * @err: where messages go (stderr)
+ * @sysfs: where sysfs is mounted ("/sys"; the environment variable
+ *	CAPSTORE_SYSFS overrides it, for tests), read by the online commands
  */
 struct cs_ctx {
 	const char *sub;
 	FILE *out;
 	FILE *err;
+	const char *sysfs;
 };
 
 /* "capstore <sub>: <message>\n" on ctx->err. */
@@ -56,5 +59,10 @@ int cs_getopt_error(const struct cs_ctx *ctx, int c, char **argv);
 int cmd_format(struct cs_ctx *ctx, int argc, char **argv);
 int cmd_fsck(struct cs_ctx *ctx, int argc, char **argv);
 int cmd_dump(struct cs_ctx *ctx, int argc, char **argv);
+int cmd_attach(struct cs_ctx *ctx, int argc, char **argv);
+int cmd_detach(struct cs_ctx *ctx, int argc, char **argv);
+int cmd_checkpoint(struct cs_ctx *ctx, int argc, char **argv);
+int cmd_status(struct cs_ctx *ctx, int argc, char **argv);
+int cmd_ls(struct cs_ctx *ctx, int argc, char **argv);
 
 #endif /* CAPSTORE_TOOLS_CAPSTORE_H */

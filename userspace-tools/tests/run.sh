@@ -1,8 +1,12 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Host tests of the offline capstore subcommands (format, fsck, dump); no VM
-# needed. Prints TAP. Run by `make -C userspace-tools check`, which builds
+# Host tests of the capstore command; no VM needed: the offline subcommands
+# (format, fsck, dump) in full, the online ones (attach, detach, checkpoint,
+# status, ls) as far as they go without the module: command lines, the
+# "module not loaded" hint, and status over a fake sysfs tree
+# (CAPSTORE_SYSFS). selftests/scenarios/cli.sh tests them in the VM. Prints
+# TAP. Run by `make -C userspace-tools check`, which builds
 # the sanitized binary and the test helper first.
 #
 # Environment:
@@ -129,6 +133,159 @@ if command -v readelf >/dev/null; then
 else
 	pass "the installed binary is statically linked and runs # SKIP no readelf"
 fi
+
+# ------------------------------------------------------- online commands
+
+check "capstore --help lists the online commands" 0 "checkpoint +checkpoint an attached store" -- --help
+for sub in attach detach checkpoint status ls; do
+	check "$sub --help exits 0" 0 "Usage: capstore $sub" -- "$sub" --help
+	check "$sub -h exits 0" 0 "Usage: capstore $sub" -- "$sub" -h
+	check "help $sub" 0 "Usage: capstore $sub" -- help "$sub"
+	check "$sub --bogus is a usage error" 2 "unknown option '--bogus'.*--help" -- "$sub" --bogus
+	check "$sub -Z is a usage error" 2 "unknown option '-Z'" -- "$sub" -Z
+done
+check "attach without a device is a usage error" 2 "missing DEVICE or FILE" -- attach
+check "attach with two devices is a usage error" 2 "too many" -- attach a b
+for sub in detach checkpoint ls; do
+	check "$sub without a store is a usage error" 2 "missing STORE" -- "$sub"
+done
+check "detach with two stores is a usage error" 2 "too many" -- detach 0 1
+check "checkpoint with two stores is a usage error" 2 "too many" -- checkpoint 0 1
+check "status with two stores is a usage error" 2 "too many" -- status 0 1
+check "ls with three arguments is a usage error" 2 "too many" -- ls 0 1 2
+check "ls with a bad path is a usage error" 2 "bad path 'a/b'" -- ls 0 a/b
+check "ls with slot 32 is a usage error" 2 "bad path '3/32'" -- ls 0 3/32
+check "ls with a negative slot is a usage error" 2 "bad path" -- ls 0 -- -1
+
+# Nothing here has the module: every online command says so (unless this
+# machine does have /dev/capstore, where these would touch real stores).
+truncate -s 1M "$tmp/online.img"
+if [ ! -e /dev/capstore ]; then
+	hint="module not loaded \(modprobe capstore\)"
+	check "attach without the module fails with the hint" 1 "$hint" -- attach "$tmp/online.img"
+	expect "  ... naming /dev/capstore" 1 "/dev/capstore: No such file"
+	check "attach --id-only without the module fails" 1 "$hint" -- attach --id-only /dev/null
+	check "detach without the module fails with the hint" 1 "$hint" -- detach 0
+	check "detach of a file without the module fails" 1 "$hint" -- detach "$tmp/online.img"
+	check "checkpoint without the module fails with the hint" 1 "$hint" -- checkpoint 0
+	check "ls without the module fails with the hint" 1 "$hint" -- ls 0
+	check "ls -l of a path without the module fails" 1 "$hint" -- ls -l 0 3/0
+	export CAPSTORE_SYSFS="$tmp/no-sysfs"
+	check "status without the module fails with the hint" 1 "$hint" -- status
+	check "status --json without the module fails with the hint" 1 "$hint" -- status --json
+	check "status of a store without the module fails" 1 "$hint" -- status 0
+	unset CAPSTORE_SYSFS
+	if command -v losetup >/dev/null && [ -n "$(losetup -j "$tmp/online.img" 2>/dev/null)" ]; then
+		fail "a failed attach leaves no loop device behind"
+	else
+		pass "a failed attach leaves no loop device behind"
+	fi
+else
+	for t in attach detach checkpoint ls status; do
+		pass "$t without the module # SKIP /dev/capstore exists here"
+	done
+fi
+
+# status over a fake sysfs tree: what it shows, what it does with missing
+# and unknown files, JSON escaping, and how a STORE argument is resolved.
+sys="$tmp/sys"
+put() { mkdir -p "$(dirname "$sys/$1")" && printf '%b' "$2" >"$sys/$1"; }
+mkdir -p "$sys/fs/capstore"
+export CAPSTORE_SYSFS="$sys"
+check "status with no store attached" 0 "no store is attached" -- status
+check "status --json with no store attached prints []" 0 "^\[\]$" -- status --json
+check "status 0 with no store attached fails" 1 "no store with id 0 is attached" -- status 0
+s=fs/capstore/vda
+put $s/id '0\n'
+put $s/dev '254:0\n'
+put $s/uuid '01234567-89ab-cdef-0123-456789abcdef\n'
+put $s/label 'a "q" \\ b\x01\n'
+put $s/seq '3\n'
+put $s/blocks '16384\n'
+put $s/free_blocks '16000\n'
+put $s/objects '1\n'
+put $s/open_caps '0\n'
+put $s/checkpoints '2\n'
+put $s/last_checkpoint_ns '1234567\n'
+put $s/last_stall_ns '12345\n'
+put $s/max_stall_ns '99\n'
+put $s/blocks_written '10\n'
+put $s/shutdown '0\n'
+put $s/interval_ms '5000\n'
+put $s/mode 'two words\n'
+put $s/bytes '\x01\xff\xc3\xa9\n'
+put dev/block/254:0/uevent 'MAJOR=254\nMINOR=0\nDEVNAME=vda\n'
+s=fs/capstore/loop0
+put $s/id '1\n'
+put $s/dev '7:0\n'
+put $s/label '123\n'
+put $s/blocks '256\n'
+put $s/shutdown '1\n'
+put dev/block/7:0/uevent 'MAJOR=7\nMINOR=0\nDEVNAME=loop0\n'
+put block/loop0/dev '7:0\n'
+put block/loop0/loop/backing_file "$tmp/online.img\n"
+put block/loop0/loop/autoclear '1\n'
+mkdir -p "$sys/fs/capstore/not-a-store"
+check "status lists every store" 0 "^store vda$" -- status
+expect "  ... and the one on a loop device" 0 "^store loop0$"
+expect "  ... with the device name" 0 "device +/dev/vda \(254:0\)"
+expect "  ... the loop device's backing file" 0 "backing file +$tmp/online.img"
+expect "  ... human sizes" 0 "size +64.00 MiB \(16384 blocks of 4096 bytes\)"
+expect "  ... free space" 0 "free +62.50 MiB \(16000 blocks, 97.6%\)"
+expect "  ... durations" 0 "last checkpoint took +1.235 ms"
+expect "  ... the escaped label" 0 'label +"a \\"q\\" \\\\ b\\x01"'
+expect "  ... the last checkpoint" 0 "last checkpoint seq +3$"
+expect "  ... the shut-down flag" 0 "shut down +yes"
+expect "  ... unknown files under their names" 0 "interval_ms +5000$"
+if [ "$(grep -c '^store ' "$tmp/out")" = 2 ]; then
+	pass "  ... and nothing that is not a store"
+else
+	fail "  ... and nothing that is not a store"
+fi
+if grep -A8 '^store loop0' "$tmp/out" | grep -qE '^  (objects|free) '; then
+	fail "  ... missing files are left out"
+else
+	pass "  ... missing files are left out"
+fi
+check "status --json" 0 '"name": "vda"' -- status --json
+expect "  ... integers as numbers" 0 '"free_blocks": 16000,'
+expect "  ... derived sizes" 0 '"size_bytes": 67108864,'
+expect "  ... labels as strings even when numeric" 0 '"label": "123"'
+expect "  ... shutdown as a boolean" 0 '"shutdown": true'
+expect "  ... escaped strings" 0 '"label": "a \\"q\\" \\\\ b\\u0001"'
+expect "  ... invalid UTF-8 escaped, valid UTF-8 kept" 0 '"bytes": "\\u0001\\u00ff'$'\xc3\xa9''"'
+expect "  ... unknown files" 0 '"mode": "two words"'
+if command -v python3 >/dev/null; then
+	if python3 -c 'import json,sys; d=json.load(sys.stdin); assert [s["id"] for s in d] == [0, 1]; assert d[0]["label"] == "a \"q\" \\ b\x01"' <"$tmp/out" 2>"$tmp/err"; then
+		pass "  ... is valid JSON"
+	else
+		fail "  ... is valid JSON"
+	fi
+else
+	pass "  ... is valid JSON # SKIP no python3"
+fi
+check "status 1 picks a store by id" 0 "^store loop0$" -- status 1
+if grep -q "^store vda" "$tmp/out"; then fail "  ... and only that store"; else pass "  ... and only that store"; fi
+check "status vda picks a store by name" 0 "^store vda$" -- status vda
+check "status FILE picks the store on the loop device backed by it" 0 "^store loop0$" -- status "$tmp/online.img"
+check "status --json STORE is an array of one" 0 '^\[$' -- status --json vda
+check "status of a store that is not attached fails" 1 "no store with id 7" -- status 7
+check "status of a missing path fails" 1 "no such store, device or file" -- status "$tmp/nothing"
+: >"$tmp/plain-online.img"
+check "status of a file no loop device backs fails" 1 "not attached \(no loop device" -- status "$tmp/plain-online.img"
+check "status of a directory fails" 1 "not a store id, store name, block device or image file" -- status "$tmp"
+bdev=$(find /dev -maxdepth 1 -type b 2>/dev/null | head -n 1)
+if [ -n "$bdev" ]; then
+	devt=$(printf '%d:%d' "0x$(stat -c %t "$bdev")" "0x$(stat -c %T "$bdev")")
+	check "status of a device no store is on fails" 1 "no store is attached on this device" -- status "$bdev"
+	put fs/capstore/blk/id '5\n'
+	put fs/capstore/blk/dev "$devt\n"
+	check "status DEVICE picks the store by device number" 0 "^store blk$" -- status "$bdev"
+	rm -rf "$sys/fs/capstore/blk"
+else
+	pass "status DEVICE picks the store by device number # SKIP no block device"
+fi
+unset CAPSTORE_SYSFS
 
 # ------------------------------------------------------------ format
 
