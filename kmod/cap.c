@@ -54,6 +54,8 @@ struct file *cs_cap_file(struct cs_inode *ci, u32 rights, u64 gen)
 		return ERR_PTR(-ENOMEM);
 	cap->rights = rights;
 	cap->gen = gen;
+	cap->sections = 0;
+	cap->section_epoch = 0;
 	snprintf(name, sizeof(name), "%s %lu", cs_kind_name(ci->kind),
 		 ci->vfs_inode.i_ino);
 
@@ -80,6 +82,7 @@ int cs_cap_release(struct inode *inode, struct file *file)
 {
 	struct cs_store *s = CS_S(inode->i_sb);
 
+	cs_section_release(file);
 	kfree(file->private_data);
 	atomic_dec(&s->nr_caps);
 	return 0;
@@ -98,7 +101,8 @@ int cs_cap_check(struct file *file, u32 need)
 	struct cs_cap *cap = cs_file_cap(file);
 	struct inode *inode = file_inode(file);
 
-	if (READ_ONCE(CS_I(inode)->gen) != cap->gen)
+	if (READ_ONCE(CS_I(inode)->gen) != cap->gen ||
+	    READ_ONCE(CS_I(inode)->dead))
 		return -EKEYREVOKED;
 	if (cs_store_is_shutdown(CS_S(inode->i_sb)))
 		return -EIO;
@@ -241,7 +245,7 @@ static int cs_cap_checkpoint(struct file *file, void __user *uarg)
 	err = cs_cap_check(file, 0);
 	if (err)
 		return err;
-	err = cs_checkpoint(CS_S(file_inode(file)->i_sb), &cmd.out_seq);
+	err = cs_sync(CS_S(file_inode(file)->i_sb), &cmd.out_seq);
 	if (err)
 		return err;
 	return cs_copy_cmd_out(uarg, &cmd, sizeof(cmd));
@@ -263,7 +267,24 @@ int cs_cap_fsync(struct file *file, loff_t start, loff_t end, int datasync)
 
 	if (err)
 		return err;
-	return cs_checkpoint(CS_S(file_inode(file)->i_sb), NULL);
+	return cs_sync(CS_S(file_inode(file)->i_sb), NULL);
+}
+
+/* The commands without output take a structure of flags only. */
+static int cs_cap_simple(struct file *file, void __user *uarg,
+			 int (*fn)(struct file *file))
+{
+	struct capstore_destroy cmd;	/* same layout as capstore_section */
+	int err;
+
+	BUILD_BUG_ON(sizeof(struct capstore_destroy) !=
+		     sizeof(struct capstore_section));
+	err = cs_copy_cmd_in(&cmd, sizeof(cmd), sizeof(cmd), uarg);
+	if (err)
+		return err;
+	if (cmd.flags)
+		return -EINVAL;
+	return fn(file);
 }
 
 long cs_cap_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
@@ -277,6 +298,14 @@ long cs_cap_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return cs_cap_restrict(file, uarg);
 	case CAPSTORE_CHECKPOINT:
 		return cs_cap_checkpoint(file, uarg);
+	case CAPSTORE_DESTROY:
+		return cs_cap_simple(file, uarg, cs_object_destroy);
+	case CAPSTORE_REVOKE:
+		return cs_object_revoke(file, uarg);
+	case CAPSTORE_SECTION_BEGIN:
+		return cs_cap_simple(file, uarg, cs_section_begin);
+	case CAPSTORE_SECTION_END:
+		return cs_cap_simple(file, uarg, cs_section_end);
 	}
 	return cs_node_ioctl(file, cmd, uarg);
 }

@@ -1,62 +1,698 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Checkpoints: the whole store, atomically.
+ * Checkpoints: the whole store, atomically, with writers held only for a
+ * snapshot.
  *
- * Writers are held (store->wr_sys, store->wr_fault) while every object on
- * the dirty list has its dirty pages written to new blocks and its tree
- * written bottom-up; then the object table and, last, the space map are
- * written the same way. Nothing the previous checkpoint references is
- * overwritten. Once every write has completed, the header is written to
- * the next slot with a cache flush before it and FUA on it: that single
- * write commits the checkpoint. A crash at any point before it leaves the
- * previous checkpoint as the newest valid header.
+ * Changes belong to epochs; a checkpoint's snapshot ends one. With writers
+ * held (store->wr_sys, store->wr_fault), the snapshot moves every object
+ * of the dirty list to the checkpoint, write-protects each of their dirty
+ * pages and claims it (PG_checked, a reference in ci->claims), freezes the
+ * object table leaves the checkpoint will write, and starts the next
+ * epoch. Writers then go on: a write to a claimed page first copies it for
+ * the checkpoint (cs_folio_prepare_write()), under the folio lock, never
+ * waiting for I/O. Early writeback is held off (store->wb_sem) until the
+ * checkpoint commits, so that meanwhile only the checkpoint changes trees
+ * and the space map.
  *
- * If anything fails once metadata is being written, the store is shut
- * down: it refuses further changes and the last committed checkpoint
- * stays the recovery point. Running out of space while writing data fails
- * the checkpoint with -ENOSPC and changes nothing else.
+ * The checkpoint then writes every claimed page and every copy to new
+ * blocks, each object's tree bottom-up, frees the blocks of objects
+ * destroyed before the snapshot, writes the frozen object table leaves
+ * and, last, the space map. Nothing the previous checkpoint references is
+ * overwritten. Once every write has completed, the header goes to the next
+ * slot with a cache flush before it and FUA on it: that single write
+ * commits. A crash at any point before it leaves the previous checkpoint
+ * the newest valid header.
+ *
+ * Checkpoints run in the context of whoever needs one (fsync, the ioctl,
+ * detach, the store's checkpoint thread for the interval and the dirty
+ * limit), one at a time under cp_mutex. Durability requests coalesce:
+ * a caller waits for the mutex and finds its epoch already committed by
+ * the checkpoint that ran meanwhile (group commit).
+ *
+ * Failing to write data (no space, no memory) fails the checkpoint and
+ * changes nothing else: claimed pages stay dirty for the next one. A
+ * failure once metadata is being written, or any I/O error, shuts the
+ * store down; the last committed checkpoint stays the recovery point.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/delay.h>
+#include <linux/freezer.h>
 #include <linux/gfp.h>
+#include <linux/highmem.h>
+#include <linux/kthread.h>
 #include <linux/ktime.h>
+#include <linux/mempool.h>
 #include <linux/pagemap.h>
+#include <linux/pagevec.h>
+#include <linux/rmap.h>
 
 #include "internal.h"
 
-/* Write an object's tree and put its new root in its record. */
-static int cs_checkpoint_object(struct cs_store *s, struct cs_inode *ci,
-				struct cs_wbatch *wb)
+#define CREATE_TRACE_POINTS
+#include "capstore_trace.h"
+
+/**
+ * struct cs_cp - a checkpoint in progress
+ * @s: the store
+ * @objs: objects with changes in the snapshot (cs_inode.cp_link)
+ * @zombies: objects destroyed before the snapshot (cs_inode.zombie_link)
+ * @epoch: the epoch the snapshot ended
+ * @seq: the sequence number the checkpoint commits as
+ * @pages: pages claimed by the snapshot
+ * @wb: the checkpoint's writes
+ * @h: the header being built
+ */
+struct cs_cp {
+	struct cs_store *s;
+	struct list_head objs;
+	struct list_head zombies;
+	u64 epoch;
+	u64 seq;
+	u64 pages;
+	struct cs_wbatch wb;
+	struct capstore_dhdr *h;
+};
+
+/* --- sections ---------------------------------------------------------- */
+
+/* Wait, bounded, until no application section is open. */
+static void cs_sections_quiesce(struct cs_store *s)
 {
-	struct capstore_dobj rec = {};
+	unsigned long timeout;
+	unsigned int open;
+
+	spin_lock(&s->section_lock);
+	s->snapshot_waiting = true;
+	spin_unlock(&s->section_lock);
+
+	timeout = msecs_to_jiffies(READ_ONCE(s->tune.section_timeout_ms));
+	if (wait_event_timeout(s->section_wq, !READ_ONCE(s->sections_open),
+			       timeout))
+		return;
+	spin_lock(&s->section_lock);
+	open = s->sections_open;
+	spin_unlock(&s->section_lock);
+	if (open) {
+		s->stats.sections_broken += open;
+		cs_warn(s, "checkpoint goes ahead with %u application section(s) still open",
+			open);
+	}
+}
+
+static void cs_sections_resume(struct cs_store *s)
+{
+	spin_lock(&s->section_lock);
+	s->snapshot_waiting = false;
+	spin_unlock(&s->section_lock);
+	wake_up_all(&s->section_wq);
+}
+
+/**
+ * cs_section_begin - open an application section on a capability
+ * @file: any live capability of the store
+ *
+ * Waits while a checkpoint is about to take its snapshot.
+ *
+ * Return: 0, -EKEYREVOKED, -EIO, or -EINTR.
+ */
+int cs_section_begin(struct file *file)
+{
+	struct cs_store *s = CS_S(file_inode(file)->i_sb);
+	struct cs_cap *cap = cs_file_cap(file);
+	int err = cs_cap_check(file, 0);
+
+	if (err)
+		return err;
+	spin_lock(&s->section_lock);
+	while (s->snapshot_waiting) {
+		spin_unlock(&s->section_lock);
+		if (wait_event_killable(s->section_wq,
+					!READ_ONCE(s->snapshot_waiting)))
+			return -EINTR;
+		spin_lock(&s->section_lock);
+	}
+	if (!cap->sections++)
+		cap->section_epoch = READ_ONCE(s->epoch);
+	s->sections_open++;
+	spin_unlock(&s->section_lock);
+	return 0;
+}
+
+/**
+ * cs_section_end - close the innermost section opened on a capability
+ * @file: the capability it was opened on
+ *
+ * Return: 0; -EINVAL if none is open; -ETIMEDOUT if, for the outermost
+ * section, a checkpoint took its snapshot while it was open.
+ */
+int cs_section_end(struct file *file)
+{
+	struct cs_store *s = CS_S(file_inode(file)->i_sb);
+	struct cs_cap *cap = cs_file_cap(file);
+	int err = 0;
+
+	spin_lock(&s->section_lock);
+	if (!cap->sections) {
+		err = -EINVAL;
+	} else {
+		s->sections_open--;
+		if (!--cap->sections &&
+		    cap->section_epoch != READ_ONCE(s->epoch))
+			err = -ETIMEDOUT;
+	}
+	spin_unlock(&s->section_lock);
+	if (!err || err == -ETIMEDOUT)
+		wake_up_all(&s->section_wq);
+	return err;
+}
+
+/**
+ * cs_section_release - end the sections of a capability being closed
+ * @file: the capability
+ */
+void cs_section_release(struct file *file)
+{
+	struct cs_store *s = CS_S(file_inode(file)->i_sb);
+	struct cs_cap *cap = cs_file_cap(file);
+
+	if (!cap->sections)
+		return;
+	spin_lock(&s->section_lock);
+	s->sections_open -= cap->sections;
+	cap->sections = 0;
+	spin_unlock(&s->section_lock);
+	wake_up_all(&s->section_wq);
+}
+
+/* --- the snapshot ------------------------------------------------------ */
+
+/* Write-protect and claim every dirty page of an object. */
+static int cs_claim_pages(struct cs_cp *cp, struct cs_inode *ci)
+{
+	struct address_space *mapping = ci->vfs_inode.i_mapping;
+	struct folio_batch fbatch;
+	pgoff_t index = 0;
+	unsigned int i, n;
+	int err = 0;
+
+	folio_batch_init(&fbatch);
+	while (!err && (n = filemap_get_folios_tag(mapping, &index, (pgoff_t)-1,
+						   PAGECACHE_TAG_DIRTY,
+						   &fbatch))) {
+		for (i = 0; i < n && !err; i++) {
+			struct folio *folio = fbatch.folios[i];
+
+			folio_lock(folio);
+			if (folio->mapping == mapping &&
+			    folio_test_dirty(folio) &&
+			    !folio_test_checked(folio)) {
+				err = xa_err(xa_store(&ci->claims, folio->index,
+						      folio, GFP_NOFS));
+				if (!err) {
+					folio_get(folio);
+					folio_mkclean(folio);
+					folio_set_checked(folio);
+					cp->pages++;
+				}
+			}
+			folio_unlock(folio);
+		}
+		folio_batch_release(&fbatch);
+	}
+	return err;
+}
+
+/* Give back the claims a failed checkpoint did not write: pages stay dirty. */
+static void cs_unclaim_pages(struct cs_store *s, struct cs_inode *ci)
+{
+	unsigned long index;
+	struct folio *folio;
+	struct page *page;
+
+	xa_for_each(&ci->claims, index, folio) {
+		folio = xa_erase(&ci->claims, index);
+		if (!folio)
+			continue;
+		folio_lock(folio);
+		folio_clear_checked(folio);
+		folio_unlock(folio);
+		folio_put(folio);
+	}
+	xa_for_each(&ci->copies, index, page) {
+		page = xa_erase(&ci->copies, index);
+		if (!page)
+			continue;
+		mempool_free(page, s->bounce_pool);
+		cs_space_unreserve(s, 1);
+	}
+}
+
+/* Put the objects of a failed checkpoint back on the dirty list. */
+static void cs_requeue_objects(struct cs_cp *cp)
+{
+	struct cs_store *s = cp->s;
+	struct cs_inode *ci, *tmp;
+
+	list_for_each_entry_safe(ci, tmp, &cp->objs, cp_link) {
+		list_del_init(&ci->cp_link);
+		spin_lock(&s->dirty_lock);
+		if (!ci->on_dirty_list) {
+			list_add_tail(&ci->dirty_link, &s->dirty_list);
+			ci->on_dirty_list = true;
+			ci = NULL;	/* the reference moves to the list */
+		}
+		spin_unlock(&s->dirty_lock);
+		if (ci)
+			iput(&ci->vfs_inode);
+	}
+	spin_lock(&s->dirty_lock);
+	list_splice_init(&cp->zombies, &s->zombies);
+	spin_unlock(&s->dirty_lock);
+}
+
+/*
+ * Take the snapshot: the one moment writers are held. Returns with @cp
+ * holding the objects, their claimed pages and the frozen object table.
+ */
+static int cs_snapshot(struct cs_cp *cp, u64 *stall)
+{
+	struct cs_store *s = cp->s;
+	struct cs_inode *ci, *tmp;
+	u64 start;
+	int err = 0;
+
+	cs_sections_quiesce(s);
+	percpu_down_write(&s->wr_sys);
+	percpu_down_write(&s->wr_fault);
+	start = ktime_get_ns();
+
+	spin_lock(&s->dirty_lock);
+	list_for_each_entry_safe(ci, tmp, &s->dirty_list, dirty_link) {
+		list_del_init(&ci->dirty_link);
+		ci->on_dirty_list = false;
+		list_add_tail(&ci->cp_link, &cp->objs);
+	}
+	list_splice_init(&s->zombies, &cp->zombies);
+	spin_unlock(&s->dirty_lock);
+
+	list_for_each_entry(ci, &cp->objs, cp_link) {
+		if (ci->dead)
+			continue;
+		err = cs_claim_pages(cp, ci);
+		if (err)
+			break;
+	}
+	if (!err)
+		err = cs_otable_freeze(s, &cp->objs);
+	if (err) {
+		list_for_each_entry(ci, &cp->objs, cp_link)
+			cs_unclaim_pages(s, ci);
+		cs_requeue_objects(cp);
+	} else {
+		cp->epoch = s->epoch;
+		/* Pairs with cs_sync(): a later reader sees the new epoch. */
+		smp_store_release(&s->epoch, s->epoch + 1);
+	}
+	*stall = ktime_get_ns() - start;
+	percpu_up_write(&s->wr_fault);
+	percpu_up_write(&s->wr_sys);
+	cs_sections_resume(s);
+	return err;
+}
+
+/* --- writing ----------------------------------------------------------- */
+
+/* Point leaf @index of @ci's tree at @blkno, freeing the block it had. */
+static int cs_cp_place(struct cs_store *s, struct cs_inode *ci, pgoff_t index,
+		       u64 blkno, __le32 crc)
+{
+	struct capstore_bptr b = { .blkno = cpu_to_le64(blkno), .crc = crc };
+	struct capstore_bptr old;
 	int err;
 
 	mutex_lock(&ci->tree_lock);
-	err = cs_tree_flush(s, &ci->data, wb);
-	if (!err) {
-		rec.kind = cpu_to_le32(ci->kind);
-		rec.oid = cpu_to_le64(ci->vfs_inode.i_ino);
-		rec.gen = cpu_to_le64(ci->gen);
-		if (ci->kind == CAPSTORE_DOBJ_SEGMENT)
-			rec.size = cpu_to_le64(i_size_read(&ci->vfs_inode));
-		cs_tree_to_disk(&ci->data, &rec.data);
-	}
+	err = cs_tree_set(s, &ci->data, index, &b, &old);
 	mutex_unlock(&ci->tree_lock);
-	if (err)
-		return err;
-	return cs_otable_put(s, ci->vfs_inode.i_ino, &rec);
+	if (!err && old.blkno)
+		cs_space_free(s, le64_to_cpu(old.blkno));
+	return err;
 }
 
-static void cs_dirty_list_release(struct cs_store *s, struct list_head *list)
+/* Write a claimed page nobody changed since the snapshot. Folio locked. */
+static int cs_cp_write_folio(struct cs_cp *cp, struct cs_inode *ci,
+			     struct folio *folio)
+{
+	struct cs_store *s = cp->s;
+	bool cached = folio->mapping == ci->vfs_inode.i_mapping;
+	struct page *bounce;
+	__le32 crc;
+	u64 blkno;
+	int err;
+
+	err = cs_space_alloc(s, CS_ALLOC_DATA, &blkno);
+	if (err)
+		return err;
+	/* The object may have been destroyed since: write it all the same. */
+	if (cached)
+		folio_clear_dirty_for_io(folio);
+	bounce = cs_bounce_copy(&cp->wb, folio, &crc);
+	err = cs_cp_place(s, ci, folio->index, blkno, crc);
+	if (err) {
+		cs_bounce_free(s, bounce);
+		cs_space_unalloc(s, blkno);
+		if (cached)
+			folio_mark_dirty(folio);
+		return err;
+	}
+	folio_clear_checked(folio);
+	if (cached)
+		folio_start_writeback(folio);
+	return cs_wbatch_add(&cp->wb, blkno, bounce, cached ? folio : NULL);
+}
+
+/* The data of one object: claimed pages, then copies writers made. */
+static int cs_cp_write_data(struct cs_cp *cp, struct cs_inode *ci)
+{
+	struct cs_store *s = cp->s;
+	unsigned long index;
+	struct folio *folio;
+	struct page *page;
+	int err = 0;
+
+	xa_for_each(&ci->claims, index, folio) {
+		/* Whoever erases the entry owns the claim's reference. */
+		folio = xa_erase(&ci->claims, index);
+		if (!folio)
+			continue;
+		folio_lock(folio);
+		if (folio_test_checked(folio))
+			err = cs_cp_write_folio(cp, ci, folio);
+		if (err)
+			folio_clear_checked(folio);
+		folio_unlock(folio);
+		folio_put(folio);
+		if (err)
+			return err;
+	}
+	xa_for_each(&ci->copies, index, page) {
+		__le32 crc;
+		u64 blkno;
+
+		page = xa_load(&ci->copies, index);
+		err = cs_space_alloc(s, CS_ALLOC_DATA, &blkno);
+		if (err)
+			return err;
+		crc = cpu_to_le32(capstore_crc(page_address(page),
+					       CAPSTORE_BLOCK_SIZE));
+		err = cs_cp_place(s, ci, index, blkno, crc);
+		if (err) {
+			cs_space_unalloc(s, blkno);
+			return err;
+		}
+		xa_erase(&ci->copies, index);
+		cs_wbatch_add(&cp->wb, blkno, page, NULL);
+	}
+	return 0;
+}
+
+/* Write an object's tree and give its new root to its record. */
+static int cs_cp_write_tree(struct cs_cp *cp, struct cs_inode *ci)
+{
+	struct capstore_dtree data;
+	int err;
+
+	mutex_lock(&ci->tree_lock);
+	err = cs_tree_flush(cp->s, &ci->data, &cp->wb);
+	if (!err)
+		cs_tree_to_disk(&ci->data, &data);
+	mutex_unlock(&ci->tree_lock);
+	if (!err)
+		cs_otable_set_data(cp->s, ci->vfs_inode.i_ino, &data);
+	return err;
+}
+
+/* Objects destroyed in this checkpoint's epoch are not part of it. */
+static bool cs_cp_skips(struct cs_cp *cp, struct cs_inode *ci)
+{
+	return READ_ONCE(ci->dead) && READ_ONCE(ci->dead_epoch) <= cp->epoch;
+}
+
+/* Trees, zombies, the object table, the space map; then the header. */
+static int cs_cp_commit(struct cs_cp *cp)
+{
+	struct cs_store *s = cp->s;
+	struct capstore_dhdr *h = cp->h;
+	struct cs_inode *ci;
+	int err = 0;
+
+	list_for_each_entry(ci, &cp->objs, cp_link) {
+		if (cs_cp_skips(cp, ci))
+			continue;
+		err = cs_cp_write_tree(cp, ci);
+		if (err)
+			break;
+	}
+	list_for_each_entry(ci, &cp->zombies, zombie_link) {
+		if (err)
+			break;
+		mutex_lock(&ci->tree_lock);
+		err = cs_tree_free_all(s, &ci->data);
+		mutex_unlock(&ci->tree_lock);
+	}
+	if (!err)
+		err = cs_otable_flush(s, &cp->wb, h);
+	if (!err)
+		err = cs_space_flush(s, &cp->wb, h);
+	/* Wait even after an error: the batch owns pages in flight. */
+	err = cs_wbatch_wait(&cp->wb) ?: err;
+	if (err)
+		return err;
+
+	h->seq = cpu_to_le64(cp->seq);
+	memcpy(h->uuid, s->geom.uuid, sizeof(h->uuid));
+	h->time = cpu_to_le64(ktime_get_real_ns());
+	h->root_oid = cpu_to_le64(s->root_oid);
+	capstore_hdr_seal(h);
+	trace_capstore_checkpoint_header(s, cp->seq);
+	return cs_write_header(s, s->geom.header_start +
+			       cp->seq % s->geom.header_slots, h);
+}
+
+static void cs_cp_release(struct cs_cp *cp)
 {
 	struct cs_inode *ci, *tmp;
 
-	list_for_each_entry_safe(ci, tmp, list, dirty_link) {
-		spin_lock(&s->dirty_lock);
-		list_del_init(&ci->dirty_link);
-		ci->on_dirty_list = false;
-		spin_unlock(&s->dirty_lock);
+	list_for_each_entry_safe(ci, tmp, &cp->objs, cp_link) {
+		list_del_init(&ci->cp_link);
 		iput(&ci->vfs_inode);
+	}
+	list_for_each_entry_safe(ci, tmp, &cp->zombies, zombie_link) {
+		list_del_init(&ci->zombie_link);
+		iput(&ci->vfs_inode);
+	}
+}
+
+static bool cs_store_dirty(struct cs_store *s)
+{
+	bool dirty;
+
+	spin_lock(&s->dirty_lock);
+	dirty = !list_empty(&s->dirty_list) || !list_empty(&s->zombies);
+	spin_unlock(&s->dirty_lock);
+	return dirty || READ_ONCE(s->otable.dirty);
+}
+
+/* One checkpoint, under cp_mutex. */
+static int cs_checkpoint_run(struct cs_store *s)
+{
+	struct cs_cp cp = { .s = s };
+	u64 start = ktime_get_ns(), stall, took;
+	struct cs_inode *ci;
+	int err;
+
+	lockdep_assert_held(&s->cp_mutex);
+	INIT_LIST_HEAD(&cp.objs);
+	INIT_LIST_HEAD(&cp.zombies);
+	cp.seq = s->seq + 1;
+	cp.h = (void *)get_zeroed_page(GFP_KERNEL);
+	if (!cp.h)
+		return -ENOMEM;
+	cs_wbatch_init(&cp.wb, s);
+
+	/* Early writeback finishes and stays off until the commit. */
+	down_write(&s->wb_sem);
+	trace_capstore_checkpoint_begin(s, cp.seq);
+	err = cs_snapshot(&cp, &stall);
+	if (err)
+		goto out;
+	trace_capstore_checkpoint_snapshot(s, cp.seq, cp.pages, stall);
+
+	list_for_each_entry(ci, &cp.objs, cp_link) {
+		if (cs_cp_skips(&cp, ci))
+			continue;
+		err = cs_cp_write_data(&cp, ci);
+		if (err)
+			break;
+	}
+	if (err) {
+		/* Nothing is committed; what was written is referenced only
+		 * by in-memory trees, which the next checkpoint commits.
+		 */
+		if (cs_wbatch_wait(&cp.wb))
+			cs_store_shutdown(s, -EIO, "writing checkpoint data");
+		list_for_each_entry(ci, &cp.objs, cp_link)
+			cs_unclaim_pages(s, ci);
+		cs_otable_thaw(s, false);
+		cs_requeue_objects(&cp);
+		goto out;
+	}
+
+	err = cs_cp_commit(&cp);
+	if (err) {
+		cs_store_shutdown(s, err, "checkpoint failed");
+		goto out_release;
+	}
+	cs_space_commit(s);
+	cs_otable_thaw(s, true);
+	WRITE_ONCE(s->seq, cp.seq);
+	WRITE_ONCE(s->durable_epoch, cp.epoch);
+
+	took = ktime_get_ns() - start;
+	s->stats.checkpoints++;
+	s->stats.last_duration_ns = took;
+	s->stats.max_duration_ns = max(s->stats.max_duration_ns, took);
+	s->stats.last_stall_ns = stall;
+	s->stats.max_stall_ns = max(s->stats.max_stall_ns, stall);
+	s->stats.last_pages = cp.pages;
+	trace_capstore_checkpoint_commit(s, cp.seq, cp.pages, took);
+out_release:
+	up_write(&s->wb_sem);
+	cs_cp_release(&cp);
+	free_page((unsigned long)cp.h);
+	return err;
+out:
+	up_write(&s->wb_sem);
+	free_page((unsigned long)cp.h);
+	return err;
+}
+
+/*
+ * Make every change of epochs up to @target durable, running checkpoints
+ * as needed. Callers queue on cp_mutex, so concurrent requests share one.
+ */
+static int cs_checkpoint_to(struct cs_store *s, u64 target, u64 *seq)
+{
+	int err = 0;
+
+	mutex_lock(&s->cp_mutex);
+	while (READ_ONCE(s->durable_epoch) < target) {
+		if (s->detached) {
+			err = -ENODEV;
+			break;
+		}
+		if (cs_store_is_shutdown(s)) {
+			err = -EIO;
+			break;
+		}
+		/* Nothing waits to be written: the caller's writes are in. */
+		if (!cs_store_dirty(s))
+			break;
+		err = cs_checkpoint_run(s);
+		if (err) {
+			s->stats.failed++;
+			s->failed_epoch = READ_ONCE(s->epoch) - 1;
+			s->cp_err = err;
+			trace_capstore_checkpoint_fail(s, s->seq + 1, err);
+			break;
+		}
+	}
+	if (!err && seq)
+		*seq = s->seq;
+	s->last_cp = jiffies;
+	mutex_unlock(&s->cp_mutex);
+	return err;
+}
+
+/**
+ * cs_sync - make every change made before the call durable
+ * @s: the store
+ * @seq: if not NULL, receives the sequence number of a committed
+ *	checkpoint that holds every such change
+ *
+ * Runs a checkpoint unless one that started after the call already
+ * committed everything (group commit).
+ *
+ * Return: 0, -ENOSPC if the data did not fit (nothing changed), -ENOMEM,
+ * -EIO if the store is or has just been shut down, -ENODEV once detached.
+ */
+int cs_sync(struct cs_store *s, u64 *seq)
+{
+	/* Pairs with the release in cs_snapshot(). */
+	return cs_checkpoint_to(s, smp_load_acquire(&s->epoch), seq);
+}
+
+/**
+ * cs_checkpoint_kick - ask the checkpoint thread for a checkpoint soon
+ * @s: the store
+ */
+void cs_checkpoint_kick(struct cs_store *s)
+{
+	if (!READ_ONCE(s->cp_kicked)) {
+		WRITE_ONCE(s->cp_kicked, true);
+		wake_up(&s->cp_wait);
+	}
+}
+
+/* The interval and the dirty limit: checkpoints nobody asked for. */
+static int cs_checkpoint_thread(void *data)
+{
+	struct cs_store *s = data;
+
+	while (!kthread_should_stop()) {
+		unsigned int ms = READ_ONCE(s->tune.interval_ms);
+		long timeout = ms ? msecs_to_jiffies(ms) : MAX_SCHEDULE_TIMEOUT;
+		bool due;
+
+		wait_event_interruptible_timeout(s->cp_wait,
+						 READ_ONCE(s->cp_kicked) ||
+						 kthread_should_stop(),
+						 timeout);
+		if (kthread_should_stop())
+			break;
+		ms = READ_ONCE(s->tune.interval_ms);
+		due = ms && time_after_eq(jiffies, READ_ONCE(s->last_cp) +
+					  msecs_to_jiffies(ms));
+		if (!xchg(&s->cp_kicked, false) && !due)
+			continue;
+		cs_sync(s, NULL);
+	}
+	return 0;
+}
+
+/**
+ * cs_checkpoint_start - start the store's checkpoint thread
+ * @s: the store
+ *
+ * Return: 0 or a negative errno.
+ */
+int cs_checkpoint_start(struct cs_store *s)
+{
+	struct task_struct *t;
+
+	s->last_cp = jiffies;
+	t = kthread_run(cs_checkpoint_thread, s, "capstore-cp/%u", s->id);
+	if (IS_ERR(t))
+		return PTR_ERR(t);
+	s->cp_thread = t;
+	return 0;
+}
+
+void cs_checkpoint_stop(struct cs_store *s)
+{
+	if (s->cp_thread) {
+		kthread_stop(s->cp_thread);
+		s->cp_thread = NULL;
 	}
 }
 
@@ -69,123 +705,18 @@ static void cs_dirty_list_release(struct cs_store *s, struct list_head *list)
  */
 void cs_checkpoint_discard(struct cs_store *s)
 {
-	LIST_HEAD(list);
+	struct cs_cp cp = { .s = s };
+	struct cs_inode *ci, *tmp;
 
+	INIT_LIST_HEAD(&cp.objs);
+	INIT_LIST_HEAD(&cp.zombies);
 	spin_lock(&s->dirty_lock);
-	list_splice_init(&s->dirty_list, &list);
+	list_for_each_entry_safe(ci, tmp, &s->dirty_list, dirty_link) {
+		list_del_init(&ci->dirty_link);
+		ci->on_dirty_list = false;
+		list_add_tail(&ci->cp_link, &cp.objs);
+	}
+	list_splice_init(&s->zombies, &cp.zombies);
 	spin_unlock(&s->dirty_lock);
-	cs_dirty_list_release(s, &list);
-}
-
-/* Everything after the data: trees, object table, space map, header. */
-static int cs_checkpoint_commit(struct cs_store *s, struct list_head *list,
-				struct capstore_dhdr *h)
-{
-	struct cs_wbatch wb;
-	struct cs_inode *ci;
-	u64 seq = s->seq + 1;
-	int err = 0;
-
-	cs_wbatch_init(&wb, s);
-	list_for_each_entry(ci, list, dirty_link) {
-		err = cs_checkpoint_object(s, ci, &wb);
-		if (err)
-			break;
-	}
-	if (!err)
-		err = cs_otable_flush(s, &wb, h);
-	if (!err)
-		err = cs_space_flush(s, &wb, h);
-	/* Wait even after an error: the batch owns pages in flight. */
-	err = cs_wbatch_wait(&wb) ?: err;
-	if (err)
-		return err;
-
-	h->seq = cpu_to_le64(seq);
-	memcpy(h->uuid, s->geom.uuid, sizeof(h->uuid));
-	h->time = cpu_to_le64(ktime_get_real_ns());
-	h->root_oid = cpu_to_le64(s->root_oid);
-	capstore_hdr_seal(h);
-	err = cs_write_header(s, s->geom.header_start +
-			      seq % s->geom.header_slots, h);
-	if (err)
-		return err;
-	cs_space_commit(s);
-	s->seq = seq;
-	return 0;
-}
-
-/**
- * cs_checkpoint - take a checkpoint of the whole store and commit it
- * @s: the store
- * @seq: if not NULL, receives the sequence number of the committed
- *	checkpoint that holds every change made before the call
- *
- * Return: 0, -ENOSPC if the data does not fit (nothing changed), -EIO if
- * the store is or has just been shut down, -ENODEV once it is detached.
- */
-int cs_checkpoint(struct cs_store *s, u64 *seq)
-{
-	struct capstore_dhdr *h;
-	struct cs_inode *ci;
-	LIST_HEAD(list);
-	u64 start;
-	int err = 0;
-
-	h = (void *)get_zeroed_page(GFP_KERNEL);
-	if (!h)
-		return -ENOMEM;
-	mutex_lock(&s->cp_mutex);
-	if (s->detached) {
-		err = -ENODEV;
-		goto out_unlock;
-	}
-	if (cs_store_is_shutdown(s)) {
-		err = -EIO;
-		goto out_unlock;
-	}
-	start = ktime_get_ns();
-	percpu_down_write(&s->wr_sys);
-	percpu_down_write(&s->wr_fault);
-
-	spin_lock(&s->dirty_lock);
-	list_splice_init(&s->dirty_list, &list);
-	spin_unlock(&s->dirty_lock);
-	if (list_empty(&list) && !s->otable.dirty)
-		goto out_writers;
-
-	list_for_each_entry(ci, &list, dirty_link) {
-		err = cs_writeback_inode(ci);
-		if (err)
-			break;
-	}
-	if (err == -ENOSPC) {
-		/* Pages not written stay dirty; try again later. */
-		spin_lock(&s->dirty_lock);
-		list_splice(&list, &s->dirty_list);
-		spin_unlock(&s->dirty_lock);
-		goto out_writers;
-	}
-	if (!err)
-		err = cs_checkpoint_commit(s, &list, h);
-	if (err)
-		cs_store_shutdown(s, err, "checkpoint failed");
-	if (!err) {
-		u64 took = ktime_get_ns() - start;
-
-		s->stats.checkpoints++;
-		s->stats.last_duration_ns = took;
-		s->stats.last_stall_ns = took;
-		s->stats.max_stall_ns = max(s->stats.max_stall_ns, took);
-	}
-out_writers:
-	percpu_up_write(&s->wr_fault);
-	percpu_up_write(&s->wr_sys);
-	cs_dirty_list_release(s, &list);
-	if (!err && seq)
-		*seq = s->seq;
-out_unlock:
-	mutex_unlock(&s->cp_mutex);
-	free_page((unsigned long)h);
-	return err;
+	cs_cp_release(&cp);
 }

@@ -10,20 +10,28 @@
  *
  * Locking, outermost first:
  *
- *   cs_stores_lock           the table of attached stores (main.c)
+ *   cs_stores_lock           the table of attached stores (store.c)
  *   store->cp_mutex          one checkpoint at a time
+ *   store->wb_sem            held shared by early writeback (->writepages);
+ *                            a checkpoint holds it exclusive from before
+ *                            its snapshot until it commits, so that only it
+ *                            changes trees and the space map meanwhile
  *   store->wr_sys            held shared by syscall writers (write, slot
- *                            updates, create); a checkpoint holds it
- *                            exclusive while it snapshots the store
+ *                            updates, create, destroy); a checkpoint holds
+ *                            it exclusive while it takes its snapshot
  *   store->wr_fault          the same for write faults (page_mkwrite);
  *                            taken after wr_sys, as sb_start_write and
  *                            sb_start_pagefault are
- *   inode_lock               write(2) on a segment
+ *   inode_lock               write(2) on a segment, destroy and revoke
+ *   ci->revoke_sem           held shared by faults, exclusive by destroy
+ *                            and revoke, so no fault maps a page through a
+ *                            capability that is dying
  *   folio lock
  *   ci->tree_lock            a segment's or node's data tree
  *   store->otable.lock       the object table
  *   store->space.lock        (spinlock) the allocator's bitmaps
  *   store->dirty_lock        (spinlock) the list of objects to checkpoint
+ *   store->section_lock      (spinlock) application sections
  */
 #ifndef _CAPSTORE_INTERNAL_H
 #define _CAPSTORE_INTERNAL_H
@@ -34,6 +42,8 @@
 #include <linux/mempool.h>
 #include <linux/mutex.h>
 #include <linux/percpu-rwsem.h>
+#include <linux/rwsem.h>
+#include <linux/wait.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/xarray.h>
@@ -115,6 +125,8 @@ void cs_tree_release(struct cs_tree *t);
  * @nleaves: leaves of the space map
  * @nr_used: bits set in @used
  * @nr_pinned: blocks set in @committed but not in @used
+ * @nr_reserved: blocks promised to dirty pages and to copies of pages
+ *	taken for a checkpoint, not allocated yet
  * @reserve: blocks only checkpoint metadata may use
  * @cursor: where the next search for a free block starts
  * @tree: the space map tree (protected by the checkpoint)
@@ -129,6 +141,7 @@ struct cs_space {
 	u64 nleaves;
 	u64 nr_used;
 	u64 nr_pinned;
+	u64 nr_reserved;
 	u64 reserve;
 	u64 cursor;
 	struct cs_tree tree;
@@ -143,7 +156,11 @@ int cs_space_load(struct cs_store *s, const struct capstore_dhdr *h);
 void cs_space_destroy(struct cs_space *sp);
 int cs_space_alloc(struct cs_store *s, enum cs_alloc_kind kind, u64 *blkno);
 void cs_space_free(struct cs_store *s, u64 blkno);
+void cs_space_unalloc(struct cs_store *s, u64 blkno);
+int cs_space_reserve(struct cs_store *s);
+void cs_space_unreserve(struct cs_store *s, u64 n);
 u64 cs_space_free_blocks(struct cs_store *s);
+u64 cs_space_reserved(struct cs_store *s);
 int cs_space_flush(struct cs_store *s, struct cs_wbatch *wb,
 		   struct capstore_dhdr *h);
 void cs_space_commit(struct cs_store *s);
@@ -157,7 +174,9 @@ void cs_space_commit(struct cs_store *s);
  * @leaves: leaf index -> struct cs_oleaf
  * @next_oid: next id to hand out
  * @nobjects: live objects
- * @dirty: a leaf changed since the last checkpoint
+ * @dirty: a leaf changed since the last checkpoint's snapshot
+ * @cp_next_oid: @next_oid at the snapshot of the checkpoint in progress
+ * @cp_nobjects: @nobjects likewise
  */
 struct cs_otable {
 	struct mutex lock;		/* everything here */
@@ -166,6 +185,8 @@ struct cs_otable {
 	u64 next_oid;
 	u64 nobjects;
 	bool dirty;
+	u64 cp_next_oid;
+	u64 cp_nobjects;
 };
 
 int cs_otable_load(struct cs_store *s, const struct capstore_dhdr *h);
@@ -174,8 +195,12 @@ void cs_otable_destroy(struct cs_store *s);
 int cs_otable_get(struct cs_store *s, u64 oid, struct capstore_dobj *out);
 int cs_otable_put(struct cs_store *s, u64 oid, const struct capstore_dobj *o);
 int cs_otable_new(struct cs_store *s, u32 kind, u64 size, u64 *oid);
+int cs_otable_freeze(struct cs_store *s, struct list_head *objs);
+void cs_otable_set_data(struct cs_store *s, u64 oid,
+			const struct capstore_dtree *data);
 int cs_otable_flush(struct cs_store *s, struct cs_wbatch *wb,
 		    struct capstore_dhdr *h);
+void cs_otable_thaw(struct cs_store *s, bool committed);
 
 /* --- io.c: block I/O --- */
 
@@ -220,9 +245,19 @@ int cs_write_header(struct cs_store *s, u64 blkno, const void *buf);
  * @gen: capability generation
  * @tree_lock: protects @data
  * @data: the object's data tree
+ * @revoke_sem: see the locking comment at the top of this file
+ * @dead: destroyed; the object table record is free
+ * @dead_epoch: the epoch it was destroyed in
  * @dirty_link: on store->dirty_list while it holds an inode reference
  * @on_dirty_list: whether @dirty_link is in use (store->dirty_lock)
- * @record_dirty: the object table record must be rewritten
+ * @cp_link: on the object list of the checkpoint in progress, with an
+ *	inode reference
+ * @zombie_link: on store->zombies or a checkpoint's zombie list, with an
+ *	inode reference, once destroyed
+ * @claims: pages dirty at the checkpoint's snapshot, not written yet:
+ *	index -> folio, with a reference; such folios are PG_checked
+ * @copies: copies of claimed pages a writer changed before the
+ *	checkpoint wrote them: index -> page, what the checkpoint writes
  */
 struct cs_inode {
 	struct inode vfs_inode;
@@ -230,9 +265,15 @@ struct cs_inode {
 	u64 gen;
 	struct mutex tree_lock;		/* @data */
 	struct cs_tree data;
+	struct rw_semaphore revoke_sem;
+	bool dead;
+	u64 dead_epoch;
 	struct list_head dirty_link;
 	bool on_dirty_list;
-	bool record_dirty;
+	struct list_head cp_link;
+	struct list_head zombie_link;
+	struct xarray claims;
+	struct xarray copies;
 };
 
 static inline struct cs_inode *CS_I(struct inode *inode)
@@ -254,6 +295,7 @@ int cs_fs_mount(struct cs_store *s);
 void cs_fs_unmount(struct cs_store *s);
 struct cs_inode *cs_iget(struct cs_store *s, u64 oid);
 void cs_inode_mark_dirty(struct cs_inode *ci);
+void cs_inode_kill(struct cs_inode *ci);
 int cs_inode_init_cache(void);
 void cs_inode_destroy_cache(void);
 
@@ -263,7 +305,9 @@ extern const struct address_space_operations cs_aops;
 extern const struct file_operations cs_segment_fops;
 extern const struct file_operations cs_node_fops;
 
-int cs_writeback_inode(struct cs_inode *ci);
+int cs_folio_prepare_write(struct cs_inode *ci, struct folio *folio,
+			   bool *reserved);
+void cs_folio_unreserve(struct cs_inode *ci, bool reserved);
 long cs_node_ioctl(struct file *file, unsigned int cmd, void __user *arg);
 const char *cs_kind_name(u32 kind);
 
@@ -273,10 +317,14 @@ const char *cs_kind_name(u32 kind);
  * struct cs_cap - what a capability file carries
  * @rights: CAPSTORE_RIGHT_* bits, including WEAK
  * @gen: the object generation the capability was made for
+ * @sections: application sections open on this file (store->section_lock)
+ * @section_epoch: store epoch when the outermost of them began
  */
 struct cs_cap {
 	u32 rights;
 	u64 gen;
+	unsigned int sections;
+	u64 section_epoch;
 };
 
 struct file *cs_cap_file(struct cs_inode *ci, u32 rights, u64 gen);
@@ -296,8 +344,19 @@ static inline struct cs_cap *cs_file_cap(struct file *file)
 
 /* --- checkpoint.c --- */
 
-int cs_checkpoint(struct cs_store *s, u64 *seq);
+int cs_sync(struct cs_store *s, u64 *seq);
+void cs_checkpoint_kick(struct cs_store *s);
+int cs_checkpoint_start(struct cs_store *s);
+void cs_checkpoint_stop(struct cs_store *s);
 void cs_checkpoint_discard(struct cs_store *s);
+int cs_section_begin(struct file *file);
+int cs_section_end(struct file *file);
+void cs_section_release(struct file *file);
+
+/* --- object.c: destroying and revoking --- */
+
+int cs_object_destroy(struct file *file);
+int cs_object_revoke(struct file *file, void __user *uarg);
 
 /* --- store.c: attach, detach, the store itself --- */
 
@@ -311,17 +370,32 @@ void cs_checkpoint_discard(struct cs_store *s);
  * @geom: the superblock
  * @seq: sequence number of the last committed checkpoint
  * @root_oid: the root node
+ * @epoch: changes made now belong to this epoch; each snapshot ends one
+ * @durable_epoch: every change of this epoch and before is committed
+ * @failed_epoch: the last epoch whose checkpoint failed, with @cp_err
+ * @cp_err: its error
  * @cp_mutex: serializes checkpoints
- * @wr_sys: see the locking comment at the top of this file
+ * @cp_thread: runs scheduled checkpoints
+ * @cp_wait: where @cp_thread sleeps
+ * @cp_kicked: a checkpoint was asked for (dirty limit)
+ * @last_cp: jiffies when the last checkpoint ended
+ * @wb_sem: see the locking comment at the top of this file
+ * @wr_sys: likewise
  * @wr_fault: likewise
- * @dirty_lock: protects @dirty_list
- * @dirty_list: objects with changes since the last checkpoint
+ * @dirty_lock: protects @dirty_list and @zombies
+ * @dirty_list: objects with changes not yet in any checkpoint's snapshot
+ * @zombies: destroyed objects whose blocks the next checkpoint frees
+ * @section_lock: protects the section fields
+ * @sections_open: application sections open
+ * @snapshot_waiting: a checkpoint waits for sections to close
+ * @section_wq: where section openers and the checkpoint wait
  * @flags: CS_STORE_* bits
  * @detached: detach has taken the final checkpoint (under @cp_mutex)
  * @nr_caps: open capability files
  * @bounce_pool: pages that writes are copied into
  * @space: the allocator
  * @otable: the object table
+ * @tune: settings, in sysfs
  * @stats: counters shown in sysfs
  */
 struct cs_store {
@@ -333,11 +407,25 @@ struct cs_store {
 	struct capstore_geom geom;
 	u64 seq;
 	u64 root_oid;
+	u64 epoch;
+	u64 durable_epoch;
+	u64 failed_epoch;
+	int cp_err;
 	struct mutex cp_mutex;		/* one checkpoint at a time */
+	struct task_struct *cp_thread;
+	wait_queue_head_t cp_wait;
+	bool cp_kicked;
+	unsigned long last_cp;
+	struct rw_semaphore wb_sem;
 	struct percpu_rw_semaphore wr_sys;
 	struct percpu_rw_semaphore wr_fault;
-	spinlock_t dirty_lock;		/* @dirty_list, on_dirty_list */
+	spinlock_t dirty_lock;		/* @dirty_list, @zombies */
 	struct list_head dirty_list;
+	struct list_head zombies;
+	spinlock_t section_lock;	/* the section fields */
+	unsigned int sections_open;
+	bool snapshot_waiting;
+	wait_queue_head_t section_wq;
 	unsigned long flags;
 	bool detached;
 	atomic_t nr_caps;
@@ -345,13 +433,27 @@ struct cs_store {
 	struct cs_space space;
 	struct cs_otable otable;
 	struct {
+		u64 interval_ms;
+		u64 dirty_limit;
+		u64 section_timeout_ms;
+	} tune;
+	struct {
 		u64 checkpoints;
+		u64 failed;
 		u64 last_duration_ns;
+		u64 max_duration_ns;
 		u64 last_stall_ns;
 		u64 max_stall_ns;
+		u64 last_pages;
+		u64 sections_broken;
 		atomic64_t blocks_written;
 	} stats;
 };
+
+/* Defaults of cs_store.tune. */
+#define CS_INTERVAL_MS_DEFAULT		5000
+#define CS_INTERVAL_MS_MIN		10
+#define CS_SECTION_TIMEOUT_MS_DEFAULT	2000
 
 /* Bits of cs_store.flags. */
 enum {

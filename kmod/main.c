@@ -126,7 +126,7 @@ static int cs_ctl_checkpoint(void __user *uarg)
 	s = cs_store_get(cmd.store_id);
 	if (IS_ERR(s))
 		return PTR_ERR(s);
-	err = cs_checkpoint(s, &cmd.out_seq);
+	err = cs_sync(s, &cmd.out_seq);
 	cs_store_put(s);
 	if (err)
 		return err;

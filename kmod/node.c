@@ -63,14 +63,21 @@ static int cs_slot_read(struct cs_inode *ci, struct folio *folio,
 	return err;
 }
 
-static void cs_slot_write(struct folio *folio, unsigned int slot,
-			  const struct capstore_dslot *in)
+static int cs_slot_write(struct cs_inode *ci, struct folio *folio,
+			 unsigned int slot, const struct capstore_dslot *in)
 {
-	struct capstore_dnode *n = kmap_local_folio(folio, 0);
+	struct capstore_dnode *n;
+	bool reserved;
+	int err;
 
+	err = cs_folio_prepare_write(ci, folio, &reserved);
+	if (err)
+		return err;
+	n = kmap_local_folio(folio, 0);
 	n->slots[slot] = *in;
 	kunmap_local(n);
 	folio_mark_dirty(folio);
+	return 0;
 }
 
 /* The node capability must have @need and, to change slots, not be weak. */
@@ -142,26 +149,29 @@ static int cs_node_create(struct file *file, void __user *uarg)
 		err = PTR_ERR(ci);
 		goto out_free_oid;
 	}
-	obj = cs_cap_file(ci, CAPSTORE_RIGHTS_ALL, ci->gen);
-	if (IS_ERR(obj)) {
-		err = PTR_ERR(obj);
-		goto out_put_inode;
-	}
 	slot.oid = cpu_to_le64(oid);
 	slot.gen = cpu_to_le64(ci->gen);
 	slot.rights = cpu_to_le32(CAPSTORE_RIGHTS_ALL);
 	slot.kind = cpu_to_le32(cmd.kind);
-	cs_slot_write(folio, cmd.slot, &slot);
+	err = cs_slot_write(node, folio, cmd.slot, &slot);
+	if (err) {
+		cs_inode_kill(ci);
+		iput(&ci->vfs_inode);
+		goto out_free_oid;
+	}
 	cs_node_unlock(folio);
 	percpu_up_read(&s->wr_sys);
-	iput(&ci->vfs_inode);
 
-	/* The object is reachable from the slot even if this fails. */
+	/* From here on the object is reachable from the slot. */
+	obj = cs_cap_file(ci, CAPSTORE_RIGHTS_ALL, ci->gen);
+	iput(&ci->vfs_inode);
+	if (IS_ERR(obj)) {
+		put_unused_fd(fd);
+		return PTR_ERR(obj);
+	}
 	cmd.out_fd = fd;
 	return cs_cap_install(obj, fd, uarg, &cmd, sizeof(cmd));
 
-out_put_inode:
-	iput(&ci->vfs_inode);
 out_free_oid:
 	{
 		struct capstore_dobj rec = { .oid = cpu_to_le64(oid) };
@@ -288,7 +298,7 @@ static int cs_node_store(struct file *file, void __user *uarg)
 	if (IS_ERR(folio)) {
 		err = PTR_ERR(folio);
 	} else {
-		cs_slot_write(folio, cmd.slot, &slot);
+		err = cs_slot_write(node, folio, cmd.slot, &slot);
 		cs_node_unlock(folio);
 	}
 	percpu_up_read(&s->wr_sys);
@@ -321,7 +331,7 @@ static int cs_node_clear(struct file *file, void __user *uarg)
 	if (IS_ERR(folio)) {
 		err = PTR_ERR(folio);
 	} else {
-		cs_slot_write(folio, cmd.slot, &empty);
+		err = cs_slot_write(node, folio, cmd.slot, &empty);
 		cs_node_unlock(folio);
 	}
 	percpu_up_read(&s->wr_sys);

@@ -4,6 +4,10 @@
  * leaves in a copy-on-write tree. Leaves are read on first use, verified
  * record by record, and stay in memory; changed leaves are written by the
  * next checkpoint.
+ *
+ * A checkpoint's snapshot freezes the leaves it will write. A change to a
+ * frozen leaf before the checkpoint wrote it first copies the leaf, so the
+ * checkpoint writes the records as they were at the snapshot.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -14,20 +18,40 @@
 
 /**
  * struct cs_oleaf - a leaf of the object table in memory
- * @rec: its 64 records (one page)
- * @dirty: changed since the last checkpoint
+ * @rec: its 64 records (one page), as they are now
+ * @frozen: the records at the snapshot of the checkpoint in progress, if
+ *	@rec changed since; else NULL
+ * @dirty: changed since the last checkpoint's snapshot
+ * @in_cp: the checkpoint in progress writes this leaf
  */
 struct cs_oleaf {
 	struct capstore_dobj *rec;
+	struct capstore_dobj *frozen;
 	bool dirty;
+	bool in_cp;
 };
 
 static void cs_oleaf_free(struct cs_oleaf *leaf)
 {
 	if (!leaf)
 		return;
+	free_page((unsigned long)leaf->frozen);
 	free_page((unsigned long)leaf->rec);
 	kfree(leaf);
+}
+
+/* About to change @leaf: keep what a checkpoint in progress must write. */
+static int cs_oleaf_modify(struct cs_otable *ot, struct cs_oleaf *leaf)
+{
+	if (leaf->in_cp && !leaf->frozen) {
+		leaf->frozen = (void *)__get_free_page(GFP_NOFS);
+		if (!leaf->frozen)
+			return -ENOMEM;
+		memcpy(leaf->frozen, leaf->rec, CAPSTORE_BLOCK_SIZE);
+	}
+	leaf->dirty = true;
+	ot->dirty = true;
+	return 0;
 }
 
 static int cs_oleaf_verify(struct cs_store *s, u64 index,
@@ -194,14 +218,15 @@ int cs_otable_put(struct cs_store *s, u64 oid, const struct capstore_dobj *o)
 	err = PTR_ERR_OR_ZERO(leaf);
 	if (err)
 		goto out;
+	err = cs_oleaf_modify(ot, leaf);
+	if (err)
+		goto out;
 	was = le32_to_cpu(leaf->rec[oid % CAPSTORE_OBJS_PER_BLOCK].kind);
 	if (was == CAPSTORE_DOBJ_FREE && now != CAPSTORE_DOBJ_FREE)
 		ot->nobjects++;
 	else if (was != CAPSTORE_DOBJ_FREE && now == CAPSTORE_DOBJ_FREE)
 		ot->nobjects--;
 	leaf->rec[oid % CAPSTORE_OBJS_PER_BLOCK] = *o;
-	leaf->dirty = true;
-	ot->dirty = true;
 out:
 	mutex_unlock(&ot->lock);
 	return err;
@@ -228,6 +253,8 @@ int cs_otable_new(struct cs_store *s, u32 kind, u64 size, u64 *oid)
 	id = ot->next_oid;
 	leaf = cs_oleaf_get(s, id / CAPSTORE_OBJS_PER_BLOCK);
 	err = PTR_ERR_OR_ZERO(leaf);
+	if (!err)
+		err = cs_oleaf_modify(ot, leaf);
 	if (err)
 		goto out;
 	o = &leaf->rec[id % CAPSTORE_OBJS_PER_BLOCK];
@@ -238,8 +265,6 @@ int cs_otable_new(struct cs_store *s, u32 kind, u64 size, u64 *oid)
 	o->size = cpu_to_le64(size);
 	o->data.height = kind == CAPSTORE_DOBJ_SEGMENT ?
 		capstore_tree_height_for(size >> CAPSTORE_BLOCK_SHIFT) : 0;
-	leaf->dirty = true;
-	ot->dirty = true;
 	ot->next_oid = id + 1;
 	ot->nobjects++;
 	*oid = id;
@@ -249,10 +274,83 @@ out:
 }
 
 /**
- * cs_otable_flush - write the changed leaves and the tree
+ * cs_otable_freeze - the snapshot: fix what the checkpoint will write
+ * @s: the store
+ * @objs: the objects of the checkpoint (cs_inode.cp_link), whose records
+ *	get new data roots
+ *
+ * Called with writers held.
+ *
+ * Return: 0 or a negative errno.
+ */
+int cs_otable_freeze(struct cs_store *s, struct list_head *objs)
+{
+	struct cs_otable *ot = &s->otable;
+	struct cs_oleaf *leaf;
+	struct cs_inode *ci;
+	unsigned long index;
+	int err = 0;
+
+	mutex_lock(&ot->lock);
+	list_for_each_entry(ci, objs, cp_link) {
+		leaf = cs_oleaf_get(s, ci->vfs_inode.i_ino /
+				       CAPSTORE_OBJS_PER_BLOCK);
+		if (IS_ERR(leaf)) {
+			err = PTR_ERR(leaf);
+			goto out;
+		}
+	}
+	xa_for_each(&ot->leaves, index, leaf) {
+		WARN_ON_ONCE(leaf->in_cp || leaf->frozen);
+		leaf->in_cp = leaf->dirty;
+		leaf->dirty = false;
+	}
+	list_for_each_entry(ci, objs, cp_link) {
+		leaf = xa_load(&ot->leaves, ci->vfs_inode.i_ino /
+				       CAPSTORE_OBJS_PER_BLOCK);
+		leaf->in_cp = true;
+	}
+	ot->cp_next_oid = ot->next_oid;
+	ot->cp_nobjects = ot->nobjects;
+	ot->dirty = false;
+out:
+	mutex_unlock(&ot->lock);
+	return err;
+}
+
+/**
+ * cs_otable_set_data - give an object's record the root of its data tree
+ * @s: the store
+ * @oid: the object, one of the checkpoint's
+ * @data: the root the checkpoint just wrote
+ *
+ * Both the records the checkpoint writes and the current ones get it: the
+ * tree is the same for both, only the checkpoint changes it.
+ */
+void cs_otable_set_data(struct cs_store *s, u64 oid,
+			const struct capstore_dtree *data)
+{
+	struct cs_otable *ot = &s->otable;
+	unsigned int i = oid % CAPSTORE_OBJS_PER_BLOCK;
+	struct cs_oleaf *leaf;
+
+	mutex_lock(&ot->lock);
+	leaf = xa_load(&ot->leaves, oid / CAPSTORE_OBJS_PER_BLOCK);
+	if (!WARN_ON_ONCE(!leaf || !leaf->in_cp)) {
+		if (leaf->rec[i].kind != cpu_to_le32(CAPSTORE_DOBJ_FREE))
+			leaf->rec[i].data = *data;
+		if (leaf->frozen &&
+		    leaf->frozen[i].kind != cpu_to_le32(CAPSTORE_DOBJ_FREE))
+			leaf->frozen[i].data = *data;
+	}
+	mutex_unlock(&ot->lock);
+}
+
+/**
+ * cs_otable_flush - write the frozen leaves and the tree
  * @s: the store
  * @wb: the checkpoint's batch
- * @h: receives the table's root and counts
+ * @h: receives the table's root and counts as of the snapshot
  *
  * Return: 0 or a negative errno.
  */
@@ -270,12 +368,12 @@ int cs_otable_flush(struct cs_store *s, struct cs_wbatch *wb,
 		u64 blkno;
 		u32 crc;
 
-		if (!leaf->dirty)
+		if (!leaf->in_cp)
 			continue;
 		err = cs_space_alloc(s, CS_ALLOC_META, &blkno);
 		if (err)
 			break;
-		cs_write_copy(wb, blkno, leaf->rec, &crc);
+		cs_write_copy(wb, blkno, leaf->frozen ?: leaf->rec, &crc);
 		b.blkno = cpu_to_le64(blkno);
 		b.crc = cpu_to_le32(crc);
 		err = cs_tree_set(s, &ot->tree, index, &b, &old);
@@ -285,16 +383,40 @@ int cs_otable_flush(struct cs_store *s, struct cs_wbatch *wb,
 		}
 		if (old.blkno)
 			cs_space_free(s, le64_to_cpu(old.blkno));
-		leaf->dirty = false;
 	}
 	if (!err)
 		err = cs_tree_flush(s, &ot->tree, wb);
 	if (!err) {
-		ot->dirty = false;
 		cs_tree_to_disk(&ot->tree, &h->otable);
-		h->next_oid = cpu_to_le64(ot->next_oid);
-		h->nobjects = cpu_to_le64(ot->nobjects);
+		h->next_oid = cpu_to_le64(ot->cp_next_oid);
+		h->nobjects = cpu_to_le64(ot->cp_nobjects);
 	}
 	mutex_unlock(&ot->lock);
 	return err;
+}
+
+/**
+ * cs_otable_thaw - the checkpoint is over
+ * @s: the store
+ * @committed: it committed; if not, its leaves must be written again
+ */
+void cs_otable_thaw(struct cs_store *s, bool committed)
+{
+	struct cs_otable *ot = &s->otable;
+	struct cs_oleaf *leaf;
+	unsigned long index;
+
+	mutex_lock(&ot->lock);
+	xa_for_each(&ot->leaves, index, leaf) {
+		if (!leaf->in_cp)
+			continue;
+		free_page((unsigned long)leaf->frozen);
+		leaf->frozen = NULL;
+		leaf->in_cp = false;
+		if (!committed) {
+			leaf->dirty = true;
+			ot->dirty = true;
+		}
+	}
+	mutex_unlock(&ot->lock);
 }

@@ -2,13 +2,18 @@
 /*
  * Object data in the page cache: reading pages from their blocks,
  * writing dirty pages to new blocks, and the file operations of segment
- * capabilities (read, write, mmap, fsync).
+ * capabilities (read, write, mmap).
  *
  * A page is written to a block that the last committed checkpoint does
  * not reference, from a bounce copy, and the data tree is pointed at the
- * new block; the next checkpoint commits the tree. Writeback happens when
- * a checkpoint asks for it or when the kernel's flusher does, under memory
- * pressure or dirty limits, so a working set larger than memory works.
+ * new block; the next checkpoint commits the tree. Checkpoints write the
+ * pages of their snapshot; the kernel's flusher writes pages early, under
+ * memory pressure or dirty limits, so a working set larger than memory
+ * works.
+ *
+ * Every path that dirties a page goes through cs_folio_prepare_write()
+ * first: it reserves the block the page will need, and copies a page a
+ * checkpoint claimed before letting the write change it.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -228,7 +233,7 @@ static int cs_writepage(struct page *page, struct writeback_control *wbc,
 	mutex_unlock(&ci->tree_lock);
 	if (err) {
 		cs_bounce_free(s, bounce);
-		cs_space_free(s, blkno);
+		cs_space_unalloc(s, blkno);
 		goto redirty;
 	}
 	if (old.blkno)
@@ -254,14 +259,107 @@ static int cs_writepages(struct address_space *mapping,
 	struct blk_plug plug;
 	int err, io_err;
 
+	/*
+	 * A checkpoint between its snapshot and its commit must be the only
+	 * one to change trees and the space map: background writeback waits
+	 * for the next round, integrity writeback (sync) for the commit.
+	 */
+	if (wbc->sync_mode == WB_SYNC_NONE) {
+		if (!down_read_trylock(&s->wb_sem))
+			return 0;
+	} else {
+		down_read(&s->wb_sem);
+	}
 	cs_wbatch_init(&wb, s);
 	blk_start_plug(&plug);
 	err = write_cache_pages(mapping, wbc, cs_writepage, &ctx);
 	blk_finish_plug(&plug);
 	io_err = cs_wbatch_wait(&wb);
+	up_read(&s->wb_sem);
 	if (io_err)
 		cs_store_shutdown(s, io_err, "writing object data");
 	return err ?: io_err;
+}
+
+/*
+ * A checkpoint claimed this page at its snapshot and has not written it
+ * yet: give the checkpoint a copy, so the write can go on at once.
+ */
+static int cs_folio_cow(struct cs_inode *ci, struct folio *folio)
+{
+	struct cs_store *s = cs_inode_store(ci);
+	struct page *copy;
+	void *src;
+	int err;
+
+	/* The live page, dirty again, needs a block of its own. */
+	err = cs_space_reserve(s);
+	if (err)
+		return err;
+	copy = alloc_page(GFP_NOFS | __GFP_NOWARN);
+	if (!copy)
+		copy = mempool_alloc(s->bounce_pool, GFP_NOFS);
+	src = kmap_local_folio(folio, 0);
+	memcpy(page_address(copy), src, CAPSTORE_BLOCK_SIZE);
+	kunmap_local(src);
+	err = xa_err(xa_store(&ci->copies, folio->index, copy, GFP_NOFS));
+	if (err) {
+		mempool_free(copy, s->bounce_pool);
+		cs_space_unreserve(s, 1);
+		return err;
+	}
+	folio_clear_checked(folio);
+	/* Unless the checkpoint took the claim already, its reference is ours. */
+	if (xa_erase(&ci->claims, folio->index))
+		folio_put(folio);
+	/* The folio stays dirty, now for the next epoch. */
+	cs_inode_mark_dirty(ci);
+	return 0;
+}
+
+/**
+ * cs_folio_prepare_write - get a page ready to be changed
+ * @ci: its object
+ * @folio: the page, locked
+ * @reserved: set if a block was reserved for a page that was clean; if
+ *	the caller ends up not dirtying it, cs_folio_unreserve() gives the
+ *	block back
+ *
+ * Return: 0, -ENOSPC if the store cannot back the page, -ENOMEM.
+ */
+int cs_folio_prepare_write(struct cs_inode *ci, struct folio *folio,
+			   bool *reserved)
+{
+	struct cs_store *s = cs_inode_store(ci);
+	int err;
+
+	*reserved = false;
+	if (folio_test_checked(folio)) {
+		err = cs_folio_cow(ci, folio);
+	} else {
+		if (folio_test_dirty(folio))
+			return 0;
+		err = cs_space_reserve(s);
+		*reserved = !err;
+	}
+	if (err == -ENOSPC)
+		cs_checkpoint_kick(s);	/* a commit unpins freed blocks */
+	if (err)
+		return err;
+	if (cs_space_reserved(s) > READ_ONCE(s->tune.dirty_limit))
+		cs_checkpoint_kick(s);
+	return 0;
+}
+
+/**
+ * cs_folio_unreserve - a page prepared for writing stayed clean
+ * @ci: its object
+ * @reserved: what cs_folio_prepare_write() said
+ */
+void cs_folio_unreserve(struct cs_inode *ci, bool reserved)
+{
+	if (reserved)
+		cs_space_unreserve(cs_inode_store(ci), 1);
 }
 
 static bool cs_dirty_folio(struct address_space *mapping, struct folio *folio)
@@ -278,6 +376,7 @@ static int cs_write_begin(struct file *file, struct address_space *mapping,
 			  void **fsdata)
 {
 	struct folio *folio;
+	bool reserved;
 	int err;
 
 	folio = __filemap_get_folio(mapping, pos >> PAGE_SHIFT,
@@ -285,14 +384,19 @@ static int cs_write_begin(struct file *file, struct address_space *mapping,
 				    FGP_STABLE, mapping_gfp_mask(mapping));
 	if (!folio)
 		return -ENOMEM;
-	if (!folio_test_uptodate(folio) && len != PAGE_SIZE) {
+	if (!folio_test_uptodate(folio) && len != PAGE_SIZE)
 		err = cs_fill_folio(CS_I(mapping->host), folio);
-		if (err) {
-			folio_unlock(folio);
-			folio_put(folio);
-			return err;
-		}
+	else
+		err = 0;
+	if (!err)
+		err = cs_folio_prepare_write(CS_I(mapping->host), folio,
+					     &reserved);
+	if (err) {
+		folio_unlock(folio);
+		folio_put(folio);
+		return err;
 	}
+	*fsdata = reserved ? (void *)1 : NULL;
 	*pagep = &folio->page;
 	return 0;
 }
@@ -314,6 +418,8 @@ static int cs_write_end(struct file *file, struct address_space *mapping,
 	if (copied)
 		folio_mark_dirty(folio);
 out:
+	if (!copied)
+		cs_folio_unreserve(CS_I(mapping->host), !!fsdata);
 	folio_unlock(folio);
 	folio_put(folio);
 	return copied;
@@ -329,30 +435,36 @@ const struct address_space_operations cs_aops = {
 	.migrate_folio	= filemap_migrate_folio,
 };
 
-/**
- * cs_writeback_inode - write every dirty page of an object and wait
- * @ci: the object
- *
- * Return: 0 or the first error.
+/*
+ * Faults hold the object's revoke_sem shared, so destroy and revoke, which
+ * take it exclusive before they unmap, see no fault map a page through a
+ * capability that is dying.
  */
-int cs_writeback_inode(struct cs_inode *ci)
-{
-	return filemap_write_and_wait(ci->vfs_inode.i_mapping);
-}
-
 static vm_fault_t cs_fault(struct vm_fault *vmf)
 {
-	if (cs_cap_check(vmf->vma->vm_file, 0))
-		return VM_FAULT_SIGBUS;
-	return filemap_fault(vmf);
+	struct cs_inode *ci = CS_I(file_inode(vmf->vma->vm_file));
+	vm_fault_t ret = VM_FAULT_SIGBUS;
+
+	down_read(&ci->revoke_sem);
+	if (!cs_cap_check(vmf->vma->vm_file, 0))
+		ret = filemap_fault(vmf);
+	up_read(&ci->revoke_sem);
+	return ret;
 }
 
 static vm_fault_t cs_map_pages(struct vm_fault *vmf, pgoff_t start,
 			       pgoff_t end)
 {
-	if (cs_cap_check(vmf->vma->vm_file, 0))
+	struct cs_inode *ci = CS_I(file_inode(vmf->vma->vm_file));
+	vm_fault_t ret = 0;
+
+	/* Busy: let ->fault wait for it and check again. */
+	if (!down_read_trylock(&ci->revoke_sem))
 		return 0;
-	return filemap_map_pages(vmf, start, end);
+	if (!cs_cap_check(vmf->vma->vm_file, 0))
+		ret = filemap_map_pages(vmf, start, end);
+	up_read(&ci->revoke_sem);
+	return ret;
 }
 
 /*
@@ -363,11 +475,15 @@ static vm_fault_t cs_page_mkwrite(struct vm_fault *vmf)
 {
 	struct file *file = vmf->vma->vm_file;
 	struct inode *inode = file_inode(file);
+	struct cs_inode *ci = CS_I(inode);
 	struct cs_store *s = CS_S(inode->i_sb);
 	struct folio *folio = page_folio(vmf->page);
 	vm_fault_t ret = VM_FAULT_LOCKED;
+	bool reserved;
+	int err;
 
 	percpu_down_read(&s->wr_fault);
+	down_read(&ci->revoke_sem);
 	if (cs_cap_check(file, CAPSTORE_RIGHT_WRITE)) {
 		ret = VM_FAULT_SIGBUS;
 		goto out;
@@ -379,9 +495,17 @@ static vm_fault_t cs_page_mkwrite(struct vm_fault *vmf)
 		ret = VM_FAULT_NOPAGE;
 		goto out;
 	}
+	err = cs_folio_prepare_write(ci, folio, &reserved);
+	if (err) {
+		folio_unlock(folio);
+		/* No space behind the page: the write cannot be kept. */
+		ret = err == -ENOMEM ? VM_FAULT_OOM : VM_FAULT_SIGBUS;
+		goto out;
+	}
 	folio_mark_dirty(folio);
 	folio_wait_stable(folio);
 out:
+	up_read(&ci->revoke_sem);
 	percpu_up_read(&s->wr_fault);
 	return ret;
 }

@@ -177,6 +177,9 @@ int cs_space_alloc(struct cs_store *s, enum cs_alloc_kind kind, u64 *blkno)
 	avail = sp->nblocks - sp->nr_used - sp->nr_pinned;
 	if (!avail || (kind == CS_ALLOC_DATA && avail <= sp->reserve))
 		goto out;
+	/* Data uses up the reservation its page took when it was dirtied. */
+	if (kind == CS_ALLOC_DATA && sp->nr_reserved)
+		sp->nr_reserved--;
 	b = cs_space_find(sp, sp->cursor, sp->nblocks);
 	if (b >= sp->nblocks)
 		b = cs_space_find(sp, s->geom.data_start, sp->nblocks);
@@ -218,20 +221,86 @@ void cs_space_free(struct cs_store *s, u64 blkno)
 }
 
 /**
- * cs_space_free_blocks - blocks that can be allocated now
+ * cs_space_unalloc - give back a data block that was not written
+ * @s: the store
+ * @blkno: from cs_space_alloc(CS_ALLOC_DATA); its page still needs one
+ */
+void cs_space_unalloc(struct cs_store *s, u64 blkno)
+{
+	cs_space_free(s, blkno);
+	spin_lock(&s->space.lock);
+	s->space.nr_reserved++;
+	spin_unlock(&s->space.lock);
+}
+
+/**
+ * cs_space_reserve - promise a block to a page about to be dirtied
  * @s: the store
  *
- * Return: the count, the reserve included.
+ * Every dirty page, and every copy of a page taken for a checkpoint, holds
+ * one reservation until its block is allocated, so that writeback and
+ * checkpoints always find the blocks they need: a write that could not be
+ * backed fails here, with -ENOSPC, instead of later.
+ *
+ * Return: 0 or -ENOSPC.
+ */
+int cs_space_reserve(struct cs_store *s)
+{
+	struct cs_space *sp = &s->space;
+	int err = 0;
+
+	spin_lock(&sp->lock);
+	if (sp->nblocks - sp->nr_used - sp->nr_pinned - sp->nr_reserved <=
+	    sp->reserve)
+		err = -ENOSPC;
+	else
+		sp->nr_reserved++;
+	spin_unlock(&sp->lock);
+	return err;
+}
+
+/**
+ * cs_space_unreserve - drop reservations of pages that will not be written
+ * @s: the store
+ * @n: how many
+ */
+void cs_space_unreserve(struct cs_store *s, u64 n)
+{
+	struct cs_space *sp = &s->space;
+
+	spin_lock(&sp->lock);
+	sp->nr_reserved -= min(n, sp->nr_reserved);
+	spin_unlock(&sp->lock);
+}
+
+/**
+ * cs_space_free_blocks - blocks free for new data
+ * @s: the store
+ *
+ * Return: the count, not counting blocks reserved for dirty pages or
+ * pinned until the next checkpoint commits.
  */
 u64 cs_space_free_blocks(struct cs_store *s)
 {
 	struct cs_space *sp = &s->space;
-	u64 n;
+	u64 n, used;
 
 	spin_lock(&sp->lock);
-	n = sp->nblocks - sp->nr_used - sp->nr_pinned;
+	used = sp->nr_used + sp->nr_pinned + sp->nr_reserved;
+	n = used < sp->nblocks ? sp->nblocks - used : 0;
 	spin_unlock(&sp->lock);
 	return n;
+}
+
+/**
+ * cs_space_reserved - blocks reserved for dirty pages
+ * @s: the store
+ *
+ * Return: the count.
+ */
+u64 cs_space_reserved(struct cs_store *s)
+{
+	return READ_ONCE(s->space.nr_reserved);
 }
 
 /* Give each dirty leaf not yet placed by this checkpoint a new block. */

@@ -159,13 +159,19 @@ static int cs_store_load(struct cs_store *s)
 		goto out;
 	s->seq = le64_to_cpu(h->seq);
 	s->root_oid = le64_to_cpu(h->root_oid);
+	s->epoch = 1;
+	s->durable_epoch = 0;
 
 	err = cs_space_load(s, h);
 	if (err)
 		goto out;
 	err = cs_otable_load(s, h);
-	if (err)
+	if (err) {
 		cs_space_destroy(&s->space);
+		goto out;
+	}
+	/* Start a checkpoint early once a quarter of the free space is dirty. */
+	s->tune.dirty_limit = cs_space_free_blocks(s) / 4;
 out:
 	free_page((unsigned long)buf);
 	free_page((unsigned long)h);
@@ -208,8 +214,15 @@ int cs_store_attach(int bdev_fd, u32 *id)
 	cs_otable_init(s);
 	spin_lock_init(&s->space.lock);
 	mutex_init(&s->cp_mutex);
+	init_waitqueue_head(&s->cp_wait);
+	init_rwsem(&s->wb_sem);
 	spin_lock_init(&s->dirty_lock);
 	INIT_LIST_HEAD(&s->dirty_list);
+	INIT_LIST_HEAD(&s->zombies);
+	spin_lock_init(&s->section_lock);
+	init_waitqueue_head(&s->section_wq);
+	s->tune.interval_ms = CS_INTERVAL_MS_DEFAULT;
+	s->tune.section_timeout_ms = CS_SECTION_TIMEOUT_MS_DEFAULT;
 	atomic_set(&s->nr_caps, 0);
 	atomic64_set(&s->stats.blocks_written, 0);
 	snprintf(s->name, sizeof(s->name), "dev %u:%u", MAJOR(dev),
@@ -252,6 +265,9 @@ int cs_store_attach(int bdev_fd, u32 *id)
 	err = cs_sysfs_add(s);
 	if (err)
 		goto out_unmount;
+	err = cs_checkpoint_start(s);
+	if (err)
+		goto out_sysfs;
 	xa_store(&cs_stores, s->id, s, GFP_KERNEL);
 	mutex_unlock(&cs_stores_lock);
 
@@ -261,6 +277,8 @@ int cs_store_attach(int bdev_fd, u32 *id)
 	*id = s->id;
 	return 0;
 
+out_sysfs:
+	cs_sysfs_del(s);
 out_unmount:
 	cs_fs_unmount(s);
 out_erase:
@@ -366,11 +384,12 @@ int cs_store_detach(u32 id)
 	set_bit(CS_STORE_DETACHING, &s->flags);
 	mutex_unlock(&cs_stores_lock);
 
-	err = cs_checkpoint(s, NULL);
-	if (err == -ENOSPC) {
+	err = cs_sync(s, NULL);
+	if (err == -ENOSPC || err == -ENOMEM) {
 		clear_bit(CS_STORE_DETACHING, &s->flags);
 		return err;
 	}
+	cs_checkpoint_stop(s);
 	if (err) {
 		cs_warn(s, "detaching without a final checkpoint (error %d)",
 			err);

@@ -37,9 +37,15 @@ static struct inode *cs_alloc_inode(struct super_block *sb)
 	ci->gen = 0;
 	mutex_init(&ci->tree_lock);
 	cs_tree_init(&ci->data, NULL, 0);
+	init_rwsem(&ci->revoke_sem);
+	ci->dead = false;
+	ci->dead_epoch = 0;
 	INIT_LIST_HEAD(&ci->dirty_link);
 	ci->on_dirty_list = false;
-	ci->record_dirty = false;
+	INIT_LIST_HEAD(&ci->cp_link);
+	INIT_LIST_HEAD(&ci->zombie_link);
+	xa_init(&ci->claims);
+	xa_init(&ci->copies);
 	return &ci->vfs_inode;
 }
 
@@ -54,14 +60,28 @@ static void cs_evict_inode(struct inode *inode)
 
 	truncate_inode_pages_final(&inode->i_data);
 	clear_inode(inode);
-	WARN_ON_ONCE(ci->on_dirty_list);
+	WARN_ON_ONCE(ci->on_dirty_list || !list_empty(&ci->cp_link) ||
+		     !list_empty(&ci->zombie_link));
+	WARN_ON_ONCE(!xa_empty(&ci->claims) || !xa_empty(&ci->copies));
 	cs_tree_release(&ci->data);
+}
+
+/* sync(2) and syncfs(2) reach every super_block: they checkpoint. */
+static int cs_sync_fs(struct super_block *sb, int wait)
+{
+	int err;
+
+	if (!wait)
+		return 0;
+	err = cs_sync(CS_S(sb), NULL);
+	return err == -ENODEV ? 0 : err;
 }
 
 static const struct super_operations cs_sops = {
 	.alloc_inode	= cs_alloc_inode,
 	.free_inode	= cs_free_inode,
 	.evict_inode	= cs_evict_inode,
+	.sync_fs	= cs_sync_fs,
 };
 
 /* How a capability shows in /proc/PID/fd: "capstore:[segment 42]". */
@@ -194,8 +214,13 @@ struct cs_inode *cs_iget(struct cs_store *s, u64 oid)
 	if (!inode)
 		return ERR_PTR(-ENOMEM);
 	ci = CS_I(inode);
-	if (!(inode->i_state & I_NEW))
+	if (!(inode->i_state & I_NEW)) {
+		if (READ_ONCE(ci->dead)) {
+			iput(inode);
+			return ERR_PTR(-ENOENT);
+		}
 		return ci;
+	}
 
 	err = cs_otable_get(s, oid, &rec);
 	if (err)
@@ -224,6 +249,16 @@ struct cs_inode *cs_iget(struct cs_store *s, u64 oid)
 fail:
 	iget_failed(inode);
 	return ERR_PTR(err);
+}
+
+/**
+ * cs_inode_kill - an object is gone: no lookup finds its inode any more
+ * @ci: the object
+ */
+void cs_inode_kill(struct cs_inode *ci)
+{
+	WRITE_ONCE(ci->dead, true);
+	remove_inode_hash(&ci->vfs_inode);
 }
 
 /**

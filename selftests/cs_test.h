@@ -81,6 +81,42 @@ static inline int cs_store_id_of(const char *dev)
 	return n > 0 ? atoi(buf) : -ENOENT;
 }
 
+/* Write @value to /sys/fs/capstore/<dev>/@attr; -errno on failure. */
+static inline int cs_store_set(const char *dev, const char *attr,
+			       const char *value)
+{
+	const char *name = strrchr(dev, '/');
+	char path[128];
+	int fd, ret = 0;
+
+	snprintf(path, sizeof(path), "/sys/fs/capstore/%s/%s",
+		 name ? name + 1 : dev, attr);
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, value, strlen(value)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/* Read /sys/fs/capstore/<dev>/@attr as a number; -errno on failure. */
+static inline long long cs_store_get(const char *dev, const char *attr)
+{
+	const char *name = strrchr(dev, '/');
+	char path[128], buf[32] = "";
+	int fd, n;
+
+	snprintf(path, sizeof(path), "/sys/fs/capstore/%s/%s",
+		 name ? name + 1 : dev, attr);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	return n > 0 ? strtoll(buf, NULL, 0) : -EIO;
+}
+
 /* Detach whatever an earlier failed test left attached on the device. */
 static inline void cs_detach_stale(void)
 {

@@ -47,7 +47,9 @@
  * - ENOENT: no store with that id, or an empty node slot
  * - EEXIST: the node slot is already occupied
  * - EBUSY: the device or store is in use
- * - ENOSPC: the store has no free space
+ * - ENOSPC: the store has no free space (a write fault that cannot be
+ *   backed gets SIGBUS)
+ * - ETIMEDOUT: a checkpoint cut through an application section
  * - EUCLEAN, EBADMSG: the store's metadata is corrupt (bad field, bad
  *   checksum); the kernel log says where
  * - EOPNOTSUPP: the store uses a format version or feature this module
@@ -119,6 +121,10 @@ enum {
 	CAPSTORE_CMD_FETCH = 0xa3,
 	CAPSTORE_CMD_STORE = 0xa4,
 	CAPSTORE_CMD_CLEAR = 0xa5,
+	CAPSTORE_CMD_DESTROY = 0xa6,
+	CAPSTORE_CMD_REVOKE = 0xa7,
+	CAPSTORE_CMD_SECTION_BEGIN = 0xa8,
+	CAPSTORE_CMD_SECTION_END = 0xa9,
 };
 
 /**
@@ -321,5 +327,64 @@ struct capstore_clear {
 	__u32 __reserved;
 };
 #define CAPSTORE_CLEAR		_IO(CAPSTORE_TYPE, CAPSTORE_CMD_CLEAR)
+
+/**
+ * struct capstore_destroy - ioctl(CAPSTORE_DESTROY)
+ * @size: sizeof(struct capstore_destroy)
+ * @flags: must be 0
+ *
+ * Destroys the object the capability designates. Every capability to it,
+ * open or stored in a slot, is dead from now on (EKEYREVOKED); its pages
+ * are unmapped from every process (a later access gets SIGBUS); its space
+ * is freed by the next checkpoint. Capabilities a destroyed node held are
+ * not affected, only no longer reachable through it. Needs DESTROY; the
+ * root node cannot be destroyed (EPERM).
+ */
+struct capstore_destroy {
+	__u32 size;
+	__u32 flags;
+};
+#define CAPSTORE_DESTROY	_IO(CAPSTORE_TYPE, CAPSTORE_CMD_DESTROY)
+
+/**
+ * struct capstore_revoke - ioctl(CAPSTORE_REVOKE)
+ * @size: sizeof(struct capstore_revoke)
+ * @flags: CAPSTORE_FD_CLOEXEC
+ * @out_fd: a fresh capability to the object, with the caller's rights
+ * @__reserved: must be 0
+ *
+ * Revokes every outstanding capability to the object, open or stored in a
+ * slot, the caller's included, by moving the object to a new generation;
+ * the data stays. Pages mapped through the old capabilities are unmapped.
+ * Needs DESTROY.
+ */
+struct capstore_revoke {
+	__u32 size;
+	__u32 flags;
+	__s32 out_fd;
+	__u32 __reserved;
+};
+#define CAPSTORE_REVOKE		_IO(CAPSTORE_TYPE, CAPSTORE_CMD_REVOKE)
+
+/**
+ * struct capstore_section - ioctl(CAPSTORE_SECTION_BEGIN, _END)
+ * @size: sizeof(struct capstore_section)
+ * @flags: must be 0
+ *
+ * Brackets an application-consistent update: while any section of a store
+ * is open, its next checkpoint waits before taking its snapshot, so that no
+ * checkpoint holds half of the update. The wait is bounded by the store's
+ * section_timeout_ms (sysfs); past it the checkpoint goes ahead, and the
+ * SECTION_END of every section it cut through fails with ETIMEDOUT.
+ * Sections belong to the capability fd they were opened on and nest;
+ * closing the fd ends its open sections. END without BEGIN: EINVAL.
+ * Any live capability of the store will do.
+ */
+struct capstore_section {
+	__u32 size;
+	__u32 flags;
+};
+#define CAPSTORE_SECTION_BEGIN	_IO(CAPSTORE_TYPE, CAPSTORE_CMD_SECTION_BEGIN)
+#define CAPSTORE_SECTION_END	_IO(CAPSTORE_TYPE, CAPSTORE_CMD_SECTION_END)
 
 #endif /* _UAPI_LINUX_CAPSTORE_H */
