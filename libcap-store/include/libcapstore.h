@@ -190,6 +190,54 @@ int capstore_cap_checkpoint(int fd, unsigned int flags, uint64_t *seq);
  */
 int capstore_cap_sync(int fd);
 
+/**
+ * capstore_cap_destroy() - destroy the object a capability designates
+ * @fd: the capability; needs CAPSTORE_RIGHT_DESTROY
+ * @flags: must be 0
+ *
+ * Every capability to the object, open or stored in a slot, is dead from
+ * now on; pages mapped through them fault with SIGBUS; the object's space
+ * is freed by the next checkpoint. The root node cannot be destroyed.
+ *
+ * Return: 0 or -errno: -EPERM for a missing right or the root node.
+ */
+int capstore_cap_destroy(int fd, unsigned int flags);
+
+/**
+ * capstore_cap_revoke() - revoke every capability to an object
+ * @fd: the capability; needs CAPSTORE_RIGHT_DESTROY
+ * @flags: CAPSTORE_FD_CLOEXEC or 0
+ *
+ * Moves the object to a new generation: every capability to it, open or
+ * stored, @fd included, is dead from now on; the data stays.
+ *
+ * Return: a fresh capability with the rights of @fd, or -errno.
+ */
+int capstore_cap_revoke(int fd, unsigned int flags);
+
+/**
+ * capstore_section_begin() - open an application-consistent section
+ * @fd: any live capability of the store
+ * @flags: must be 0
+ *
+ * No checkpoint takes its snapshot while a section is open, for up to the
+ * store's section_timeout_ms; sections nest and belong to @fd.
+ *
+ * Return: 0 or -errno.
+ */
+int capstore_section_begin(int fd, unsigned int flags);
+
+/**
+ * capstore_section_end() - close the innermost section opened on a capability
+ * @fd: the capability the section was opened on
+ * @flags: must be 0
+ *
+ * Return: 0; -ETIMEDOUT if a checkpoint did not wait for the outermost
+ * section to close, so it may hold part of the update; -EINVAL if no
+ * section is open on @fd.
+ */
+int capstore_section_end(int fd, unsigned int flags);
+
 /*
  * Node capabilities: CAPSTORE_NODE_SLOTS slots that hold capabilities.
  */

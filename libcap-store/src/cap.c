@@ -40,3 +40,27 @@ int capstore_cap_close(int fd)
 {
 	return sys_close(fd);
 }
+
+int capstore_cap_destroy(int fd, unsigned int flags)
+{
+	struct capstore_destroy arg = {
+		.size = sizeof(arg),
+		.flags = flags,
+	};
+
+	return capstore_ioctl(fd, CAPSTORE_DESTROY, &arg);
+}
+
+int capstore_cap_revoke(int fd, unsigned int flags)
+{
+	struct capstore_revoke arg = {
+		.size = sizeof(arg),
+		.flags = flags,
+	};
+	int ret;
+
+	ret = capstore_ioctl(fd, CAPSTORE_REVOKE, &arg);
+	if (ret < 0)
+		return ret;
+	return arg.out_fd;
+}

@@ -26,3 +26,23 @@ int capstore_cap_sync(int fd)
 {
 	return sys_fsync(fd);
 }
+
+static int section_cmd(int fd, unsigned long cmd, unsigned int flags)
+{
+	struct capstore_section arg = {
+		.size = sizeof(arg),
+		.flags = flags,
+	};
+
+	return capstore_ioctl(fd, cmd, &arg);
+}
+
+int capstore_section_begin(int fd, unsigned int flags)
+{
+	return section_cmd(fd, CAPSTORE_SECTION_BEGIN, flags);
+}
+
+int capstore_section_end(int fd, unsigned int flags)
+{
+	return section_cmd(fd, CAPSTORE_SECTION_END, flags);
+}
