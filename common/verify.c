@@ -25,6 +25,7 @@ _Static_assert(__builtin_offsetof(struct capstore_dhdr, otable) == 80,
 _Static_assert(CAPSTORE_DNODE_SLOTS == CAPSTORE_NODE_SLOTS, "node slots");
 _Static_assert(CAPSTORE_DOBJ_SEGMENT == CAPSTORE_KIND_SEGMENT, "kind");
 _Static_assert(CAPSTORE_DOBJ_NODE == CAPSTORE_KIND_NODE, "kind");
+_Static_assert(CAPSTORE_DOBJ_FORWARDER == CAPSTORE_KIND_FORWARDER, "kind");
 
 __u32 capstore_crc(const void *buf, size_t len)
 {
@@ -312,8 +313,9 @@ int capstore_dobj_verify(const struct capstore_dobj *o, __u64 oid,
 			FAIL(EUCLEAN, "segment tree too low for its size");
 		return 0;
 	case CAPSTORE_DOBJ_NODE:
+	case CAPSTORE_DOBJ_FORWARDER:
 		if (size)
-			FAIL(EUCLEAN, "node with a size");
+			FAIL(EUCLEAN, "node or forwarder with a size");
 		return capstore_dtree_verify(&o->data, g, 0, why);
 	default:
 		FAIL(EUCLEAN, "unknown object kind");
@@ -323,6 +325,7 @@ int capstore_dobj_verify(const struct capstore_dobj *o, __u64 oid,
 int capstore_dslot_verify(const struct capstore_dslot *s, const char **why)
 {
 	__u32 kind = le32_to_cpu(s->kind);
+	__u32 flags = le32_to_cpu(s->flags);
 
 	if (s->reserved)
 		FAIL(EUCLEAN, "slot reserved field not zero");
@@ -333,7 +336,11 @@ int capstore_dslot_verify(const struct capstore_dslot *s, const char **why)
 	}
 	if (le32_to_cpu(s->rights) & ~CAPSTORE_RIGHTS_MASK)
 		FAIL(EUCLEAN, "slot with unknown rights");
-	if (kind != CAPSTORE_DOBJ_SEGMENT && kind != CAPSTORE_DOBJ_NODE)
+	if (flags & ~CAPSTORE_DSLOT_FLAGS_ALL)
+		FAIL(EUCLEAN, "slot with unknown flags");
+	if (kind != CAPSTORE_DOBJ_SEGMENT && kind != CAPSTORE_DOBJ_NODE &&
+	    (kind != CAPSTORE_DOBJ_FORWARDER ||
+	     (flags & CAPSTORE_DSLOT_FORWARDED)))
 		FAIL(EUCLEAN, "slot with unknown object kind");
 	if (!s->gen)
 		FAIL(EUCLEAN, "slot with generation 0");

@@ -20,19 +20,24 @@
 #include "internal.h"
 
 /**
- * cs_cap_file - make a capability file
+ * cs_cap_file_via - make a capability file
  * @ci: the object; the file takes its own inode reference
  * @rights: CAPSTORE_RIGHT_* bits
  * @gen: the generation the capability designates
+ * @via: the forwarders it is made through, outermost first; the file
+ *	takes its own references
+ * @nvia: how many, 0 for a direct capability
  *
  * Return: the file, or an ERR_PTR.
  */
-struct file *cs_cap_file(struct cs_inode *ci, u32 rights, u64 gen)
+struct file *cs_cap_file_via(struct cs_inode *ci, u32 rights, u64 gen,
+			     const struct cs_via *via, unsigned int nvia)
 {
 	struct cs_store *s = cs_inode_store(ci);
 	const struct file_operations *fops;
 	struct cs_cap *cap;
 	struct file *file;
+	unsigned int i;
 	char name[32];
 	int flags;
 
@@ -56,6 +61,11 @@ struct file *cs_cap_file(struct cs_inode *ci, u32 rights, u64 gen)
 	cap->gen = gen;
 	cap->sections = 0;
 	cap->section_epoch = 0;
+	cap->nvia = nvia;
+	for (i = 0; i < nvia; i++) {
+		cap->via[i] = via[i];
+		ihold(&via[i].fwd->vfs_inode);
+	}
 	snprintf(name, sizeof(name), "%s %lu", cs_kind_name(ci->kind),
 		 ci->vfs_inode.i_ino);
 
@@ -68,6 +78,7 @@ struct file *cs_cap_file(struct cs_inode *ci, u32 rights, u64 gen)
 	if (IS_ERR(file)) {
 		iput(&ci->vfs_inode);
 		module_put(THIS_MODULE);
+		cs_via_put(cap->via, cap->nvia);
 		kfree(cap);
 		return file;
 	}
@@ -78,12 +89,53 @@ struct file *cs_cap_file(struct cs_inode *ci, u32 rights, u64 gen)
 	return file;
 }
 
+/**
+ * cs_cap_file - make a direct capability file
+ * @ci: the object; the file takes its own inode reference
+ * @rights: CAPSTORE_RIGHT_* bits
+ * @gen: the generation the capability designates
+ *
+ * Return: the file, or an ERR_PTR.
+ */
+struct file *cs_cap_file(struct cs_inode *ci, u32 rights, u64 gen)
+{
+	return cs_cap_file_via(ci, rights, gen, NULL, 0);
+}
+
+/**
+ * cs_cap_slot - how a capability is stored in a node slot
+ * @file: a live capability
+ * @slot: receives the slot
+ *
+ * A capability made through forwarders is stored as the use of the
+ * outermost one, so that it dies with it.
+ */
+void cs_cap_slot(struct file *file, struct capstore_dslot *slot)
+{
+	struct cs_inode *ci = CS_I(file_inode(file));
+	struct cs_cap *cap = cs_file_cap(file);
+
+	memset(slot, 0, sizeof(*slot));
+	slot->rights = cpu_to_le32(cap->rights);
+	slot->kind = cpu_to_le32(ci->kind);
+	if (cap->nvia) {
+		slot->oid = cpu_to_le64(cap->via[0].fwd->vfs_inode.i_ino);
+		slot->gen = cpu_to_le64(cap->via[0].gen);
+		slot->flags = cpu_to_le32(CAPSTORE_DSLOT_FORWARDED);
+	} else {
+		slot->oid = cpu_to_le64(ci->vfs_inode.i_ino);
+		slot->gen = cpu_to_le64(cap->gen);
+	}
+}
+
 int cs_cap_release(struct inode *inode, struct file *file)
 {
 	struct cs_store *s = CS_S(inode->i_sb);
+	struct cs_cap *cap = cs_file_cap(file);
 
 	cs_section_release(file);
-	kfree(file->private_data);
+	cs_via_put(cap->via, cap->nvia);
+	kfree(cap);
 	atomic_dec(&s->nr_caps);
 	return 0;
 }
@@ -100,10 +152,15 @@ int cs_cap_check(struct file *file, u32 need)
 {
 	struct cs_cap *cap = cs_file_cap(file);
 	struct inode *inode = file_inode(file);
+	unsigned int i;
 
 	if (READ_ONCE(CS_I(inode)->gen) != cap->gen ||
 	    READ_ONCE(CS_I(inode)->dead))
 		return -EKEYREVOKED;
+	for (i = 0; i < cap->nvia; i++)
+		if (READ_ONCE(cap->via[i].fwd->gen) != cap->via[i].gen ||
+		    READ_ONCE(cap->via[i].fwd->dead))
+			return -EKEYREVOKED;
 	if (cs_store_is_shutdown(CS_S(inode->i_sb)))
 		return -EIO;
 	if ((cap->rights & need) != need)
@@ -182,16 +239,21 @@ static int cs_cap_info(struct file *file, void __user *uarg)
 	err = cs_copy_cmd_in(&cmd, sizeof(cmd), sizeof(cmd), uarg);
 	if (err)
 		return err;
-	if (cmd.flags || cmd.__reserved)
+	if (cmd.flags || cmd.out_flags)
 		return -EINVAL;
 	err = cs_cap_check(file, 0);
 	if (err)
 		return err;
+	cmd.out_flags = cs_file_cap(file)->nvia ? CAPSTORE_CAP_FORWARDED : 0;
 	cmd.out_kind = ci->kind;
 	cmd.out_rights = cs_file_cap(file)->rights;
 	cmd.out_oid = ci->vfs_inode.i_ino;
-	cmd.out_size = ci->kind == CAPSTORE_DOBJ_SEGMENT ?
-		       i_size_read(&ci->vfs_inode) : CAPSTORE_NODE_SLOTS;
+	if (ci->kind == CAPSTORE_DOBJ_SEGMENT)
+		cmd.out_size = i_size_read(&ci->vfs_inode);
+	else if (ci->kind == CAPSTORE_DOBJ_NODE)
+		cmd.out_size = CAPSTORE_NODE_SLOTS;
+	else
+		cmd.out_size = 0;
 	cmd.out_store_id = cs_inode_store(ci)->id;
 	return cs_copy_cmd_out(uarg, &cmd, sizeof(cmd));
 }
@@ -223,7 +285,7 @@ static int cs_cap_restrict(struct file *file, void __user *uarg)
 	fd = cs_fd_reserve(cmd.flags);
 	if (fd < 0)
 		return fd;
-	new = cs_cap_file(ci, cmd.rights, cap->gen);
+	new = cs_cap_file_via(ci, cmd.rights, cap->gen, cap->via, cap->nvia);
 	if (IS_ERR(new)) {
 		put_unused_fd(fd);
 		return PTR_ERR(new);
@@ -306,6 +368,8 @@ long cs_cap_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return cs_cap_simple(file, uarg, cs_section_begin);
 	case CAPSTORE_SECTION_END:
 		return cs_cap_simple(file, uarg, cs_section_end);
+	case CAPSTORE_FORWARD:
+		return cs_forward(file, uarg);
 	}
 	return cs_node_ioctl(file, cmd, uarg);
 }

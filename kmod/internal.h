@@ -241,7 +241,7 @@ int cs_write_header(struct cs_store *s, u64 blkno, const void *buf);
 /**
  * struct cs_inode - an object in memory
  * @vfs_inode: the inode; i_ino is the object id
- * @kind: CAPSTORE_DOBJ_SEGMENT or CAPSTORE_DOBJ_NODE
+ * @kind: CAPSTORE_DOBJ_SEGMENT, _NODE or _FORWARDER
  * @gen: capability generation
  * @tree_lock: protects @data
  * @data: the object's data tree
@@ -307,6 +307,13 @@ extern const struct file_operations cs_node_fops;
 
 int cs_folio_prepare_write(struct cs_inode *ci, struct folio *folio,
 			   bool *reserved);
+struct folio *cs_node_lock(struct cs_inode *ci);
+void cs_node_unlock(struct folio *folio);
+int cs_slot_read(struct cs_inode *ci, struct folio *folio,
+		 unsigned int slot, struct capstore_dslot *out);
+int cs_slot_write(struct cs_inode *ci, struct folio *folio,
+		  unsigned int slot, const struct capstore_dslot *in);
+int cs_node_check(struct file *file, u32 need, bool modify);
 void cs_folio_unreserve(struct cs_inode *ci, bool reserved);
 long cs_node_ioctl(struct file *file, unsigned int cmd, void __user *arg);
 const char *cs_kind_name(u32 kind);
@@ -314,20 +321,38 @@ const char *cs_kind_name(u32 kind);
 /* --- cap.c: capabilities as files --- */
 
 /**
+ * struct cs_via - a forwarder a capability was made through
+ * @fwd: the forwarder, with an inode reference
+ * @gen: its generation when the capability was made
+ */
+struct cs_via {
+	struct cs_inode *fwd;
+	u64 gen;
+};
+
+/**
  * struct cs_cap - what a capability file carries
  * @rights: CAPSTORE_RIGHT_* bits, including WEAK
  * @gen: the object generation the capability was made for
  * @sections: application sections open on this file (store->section_lock)
  * @section_epoch: store epoch when the outermost of them began
+ * @nvia: how many forwarders it was made through; 0 for a direct one
+ * @via: those forwarders, the outermost (the one it is stored as) first;
+ *	the capability dies with any of them
  */
 struct cs_cap {
 	u32 rights;
 	u64 gen;
 	unsigned int sections;
 	u64 section_epoch;
+	unsigned int nvia;
+	struct cs_via via[CAPSTORE_FORWARD_MAX_DEPTH];
 };
 
 struct file *cs_cap_file(struct cs_inode *ci, u32 rights, u64 gen);
+struct file *cs_cap_file_via(struct cs_inode *ci, u32 rights, u64 gen,
+			     const struct cs_via *via, unsigned int nvia);
+void cs_cap_slot(struct file *file, struct capstore_dslot *slot);
 int cs_cap_check(struct file *file, u32 need);
 struct file *cs_cap_fget(int fd, struct cs_store *s);
 int cs_fd_reserve(u32 flags);
@@ -352,6 +377,15 @@ void cs_checkpoint_discard(struct cs_store *s);
 int cs_section_begin(struct file *file);
 int cs_section_end(struct file *file);
 void cs_section_release(struct file *file);
+
+/* --- forward.c: revocable forwarders --- */
+
+int cs_forward(struct file *file, void __user *uarg);
+int cs_forward_resolve(struct cs_store *s, const struct capstore_dslot *slot,
+		       struct cs_inode **target, struct cs_via *via,
+		       unsigned int *nvia);
+void cs_via_put(struct cs_via *via, unsigned int nvia);
+struct cs_inode *cs_forward_target(struct cs_inode *fwd);
 
 /* --- object.c: destroying and revoking --- */
 

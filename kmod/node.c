@@ -20,10 +20,11 @@
 static const char *const cs_kind_names[] = {
 	[CAPSTORE_DOBJ_SEGMENT] = "segment",
 	[CAPSTORE_DOBJ_NODE] = "node",
+	[CAPSTORE_DOBJ_FORWARDER] = "forwarder",
 };
 
-/* The node's page, locked and uptodate. */
-static struct folio *cs_node_lock(struct cs_inode *ci)
+/* The page of a node (or forwarder), locked and uptodate. */
+struct folio *cs_node_lock(struct cs_inode *ci)
 {
 	struct folio *folio;
 
@@ -41,14 +42,14 @@ static struct folio *cs_node_lock(struct cs_inode *ci)
 	return folio;
 }
 
-static void cs_node_unlock(struct folio *folio)
+void cs_node_unlock(struct folio *folio)
 {
 	folio_unlock(folio);
 	folio_put(folio);
 }
 
-static int cs_slot_read(struct cs_inode *ci, struct folio *folio,
-			unsigned int slot, struct capstore_dslot *out)
+int cs_slot_read(struct cs_inode *ci, struct folio *folio,
+		 unsigned int slot, struct capstore_dslot *out)
 {
 	struct capstore_dnode *n = kmap_local_folio(folio, 0);
 	const char *why;
@@ -63,8 +64,8 @@ static int cs_slot_read(struct cs_inode *ci, struct folio *folio,
 	return err;
 }
 
-static int cs_slot_write(struct cs_inode *ci, struct folio *folio,
-			 unsigned int slot, const struct capstore_dslot *in)
+int cs_slot_write(struct cs_inode *ci, struct folio *folio,
+		  unsigned int slot, const struct capstore_dslot *in)
 {
 	struct capstore_dnode *n;
 	bool reserved;
@@ -81,7 +82,7 @@ static int cs_slot_write(struct cs_inode *ci, struct folio *folio,
 }
 
 /* The node capability must have @need and, to change slots, not be weak. */
-static int cs_node_check(struct file *file, u32 need, bool modify)
+int cs_node_check(struct file *file, u32 need, bool modify)
 {
 	int err = cs_cap_check(file, need);
 
@@ -190,12 +191,14 @@ static int cs_node_fetch(struct file *file, void __user *uarg)
 {
 	struct cs_inode *node = CS_I(file_inode(file));
 	struct cs_store *s = cs_inode_store(node);
+	struct cs_via via[CAPSTORE_FORWARD_MAX_DEPTH];
 	struct capstore_fetch cmd;
 	struct capstore_dslot slot;
+	unsigned int nvia = 0;
 	struct cs_inode *ci;
 	struct folio *folio;
 	struct file *obj;
-	u32 rights, kind;
+	u32 rights;
 	int fd, err;
 
 	err = cs_copy_cmd_in(&cmd, sizeof(cmd), sizeof(cmd), uarg);
@@ -219,20 +222,26 @@ static int cs_node_fetch(struct file *file, void __user *uarg)
 	if (!slot.oid)
 		return -ENOENT;
 
-	ci = cs_iget(s, le64_to_cpu(slot.oid));
-	if (IS_ERR(ci))
-		return PTR_ERR(ci) == -ENOENT ? -EKEYREVOKED : PTR_ERR(ci);
-	kind = le32_to_cpu(slot.kind);
-	err = -EKEYREVOKED;
-	if (ci->gen != le64_to_cpu(slot.gen))
-		goto out_put_inode;
+	if (slot.flags & cpu_to_le32(CAPSTORE_DSLOT_FORWARDED)) {
+		err = cs_forward_resolve(s, &slot, &ci, via, &nvia);
+		if (err)
+			return err;
+	} else {
+		ci = cs_iget(s, le64_to_cpu(slot.oid));
+		if (IS_ERR(ci))
+			return PTR_ERR(ci) == -ENOENT ? -EKEYREVOKED :
+							PTR_ERR(ci);
+		err = -EKEYREVOKED;
+		if (ci->gen != le64_to_cpu(slot.gen))
+			goto out_put;
+	}
 	/* Ids are never reused and kinds never change: this is damage. */
-	if (ci->kind != kind) {
+	if (ci->kind != le32_to_cpu(slot.kind)) {
 		cs_err(s, "corrupt node: object %lu slot %u, kind %u but object %lu is a %s",
-		       node->vfs_inode.i_ino, cmd.slot, kind,
+		       node->vfs_inode.i_ino, cmd.slot, le32_to_cpu(slot.kind),
 		       ci->vfs_inode.i_ino, cs_kind_name(ci->kind));
 		err = -EUCLEAN;
-		goto out_put_inode;
+		goto out_put;
 	}
 
 	rights = le32_to_cpu(slot.rights);
@@ -243,20 +252,23 @@ static int cs_node_fetch(struct file *file, void __user *uarg)
 	fd = cs_fd_reserve(cmd.flags);
 	if (fd < 0) {
 		err = fd;
-		goto out_put_inode;
+		goto out_put;
 	}
-	obj = cs_cap_file(ci, rights, ci->gen);
-	iput(&ci->vfs_inode);
+	obj = cs_cap_file_via(ci, rights, ci->gen, via, nvia);
 	if (IS_ERR(obj)) {
 		put_unused_fd(fd);
-		return PTR_ERR(obj);
+		err = PTR_ERR(obj);
+		goto out_put;
 	}
+	cs_via_put(via, nvia);
+	iput(&ci->vfs_inode);
 	cmd.out_fd = fd;
-	cmd.out_kind = kind;
+	cmd.out_kind = ci->kind;
 	cmd.out_rights = rights;
 	return cs_cap_install(obj, fd, uarg, &cmd, sizeof(cmd));
 
-out_put_inode:
+out_put:
+	cs_via_put(via, nvia);
 	iput(&ci->vfs_inode);
 	return err;
 }
@@ -265,11 +277,10 @@ static int cs_node_store(struct file *file, void __user *uarg)
 {
 	struct cs_inode *node = CS_I(file_inode(file));
 	struct cs_store *s = cs_inode_store(node);
-	struct capstore_dslot slot = {};
+	struct capstore_dslot slot;
 	struct capstore_store cmd;
 	struct folio *folio;
 	struct file *src;
-	struct cs_inode *ci;
 	int err;
 
 	err = cs_copy_cmd_in(&cmd, sizeof(cmd), sizeof(cmd), uarg);
@@ -287,11 +298,7 @@ static int cs_node_store(struct file *file, void __user *uarg)
 	err = cs_cap_check(src, 0);
 	if (err)
 		goto out_put;
-	ci = CS_I(file_inode(src));
-	slot.oid = cpu_to_le64(ci->vfs_inode.i_ino);
-	slot.gen = cpu_to_le64(cs_file_cap(src)->gen);
-	slot.rights = cpu_to_le32(cs_file_cap(src)->rights);
-	slot.kind = cpu_to_le32(ci->kind);
+	cs_cap_slot(src, &slot);
 
 	percpu_down_read(&s->wr_sys);
 	folio = cs_node_lock(node);

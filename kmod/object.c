@@ -15,6 +15,10 @@
  * A destroyed object's record is freed at once; its blocks stay until the
  * checkpoint that commits the free record, which frees them (the object
  * waits on store->zombies).
+ *
+ * The capabilities made through a forwarder are files on the object it
+ * forwards to: destroying or revoking a forwarder locks and unmaps that
+ * object too (forward.c).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -25,32 +29,68 @@
 
 #include "internal.h"
 
-/* Lock an object against writes and faults; recheck the capability. */
-static int cs_object_lock(struct file *file)
+/**
+ * struct cs_kill - the objects destroy or revoke locks
+ * @obj: the object
+ * @target: for a forwarder, the object its capabilities act on, if in
+ *	memory (with a reference); else NULL
+ */
+struct cs_kill {
+	struct cs_inode *obj;
+	struct cs_inode *target;
+};
+
+static void cs_object_unlock(struct file *file, struct cs_kill *k);
+
+/*
+ * Lock an object against writes and faults, and for a forwarder the
+ * object it forwards to (a lower id: see forward.c); recheck the
+ * capability.
+ */
+static int cs_object_lock(struct file *file, struct cs_kill *k)
 {
 	struct inode *inode = file_inode(file);
 	struct cs_store *s = CS_S(inode->i_sb);
 	int err;
 
+	k->obj = CS_I(inode);
+	k->target = NULL;
+	if (k->obj->kind == CAPSTORE_DOBJ_FORWARDER)
+		k->target = cs_forward_target(k->obj);
 	percpu_down_read(&s->wr_sys);
 	inode_lock(inode);
-	down_write(&CS_I(inode)->revoke_sem);
-	err = cs_cap_check(file, CAPSTORE_RIGHT_DESTROY);
-	if (err) {
-		up_write(&CS_I(inode)->revoke_sem);
-		inode_unlock(inode);
-		percpu_up_read(&s->wr_sys);
+	down_write(&k->obj->revoke_sem);
+	if (k->target) {
+		inode_lock_nested(&k->target->vfs_inode, I_MUTEX_CHILD);
+		down_write_nested(&k->target->revoke_sem, SINGLE_DEPTH_NESTING);
 	}
+	err = cs_cap_check(file, CAPSTORE_RIGHT_DESTROY);
+	if (err)
+		cs_object_unlock(file, k);
 	return err;
 }
 
-static void cs_object_unlock(struct file *file)
+static void cs_object_unlock(struct file *file, struct cs_kill *k)
 {
 	struct inode *inode = file_inode(file);
 
-	up_write(&CS_I(inode)->revoke_sem);
+	if (k->target) {
+		up_write(&k->target->revoke_sem);
+		inode_unlock(&k->target->vfs_inode);
+		iput(&k->target->vfs_inode);
+		k->target = NULL;
+	}
+	up_write(&k->obj->revoke_sem);
 	inode_unlock(inode);
 	percpu_up_read(&CS_S(inode->i_sb)->wr_sys);
+}
+
+/* After the generation changed: nothing stays mapped through old ones. */
+static void cs_object_unmap(struct cs_kill *k)
+{
+	unmap_mapping_range(k->obj->vfs_inode.i_mapping, 0, 0, 1);
+	if (k->target)
+		unmap_mapping_range(k->target->vfs_inode.i_mapping, 0, 0, 1);
 }
 
 /*
@@ -104,11 +144,12 @@ int cs_object_destroy(struct file *file)
 		.oid = cpu_to_le64(inode->i_ino),
 		.gen = cpu_to_le64(ci->gen),
 	};
+	struct cs_kill k;
 	int err;
 
 	if (inode->i_ino == s->root_oid)
 		return cs_cap_check(file, 0) ?: -EPERM;
-	err = cs_object_lock(file);
+	err = cs_object_lock(file, &k);
 	if (err)
 		return err;
 	err = cs_otable_put(s, inode->i_ino, &rec);
@@ -116,7 +157,7 @@ int cs_object_destroy(struct file *file)
 		goto out;
 	ci->dead_epoch = READ_ONCE(s->epoch);
 	cs_inode_kill(ci);
-	unmap_mapping_range(inode->i_mapping, 0, 0, 1);
+	cs_object_unmap(&k);
 	cs_object_drop_pages(ci);
 
 	spin_lock(&s->dirty_lock);
@@ -124,7 +165,7 @@ int cs_object_destroy(struct file *file)
 	list_add_tail(&ci->zombie_link, &s->zombies);
 	spin_unlock(&s->dirty_lock);
 out:
-	cs_object_unlock(file);
+	cs_object_unlock(file, &k);
 	return err;
 }
 
@@ -144,6 +185,7 @@ int cs_object_revoke(struct file *file, void __user *uarg)
 	struct capstore_revoke cmd;
 	struct capstore_dobj rec;
 	struct file *fresh;
+	struct cs_kill k;
 	int fd, err;
 
 	err = cs_copy_cmd_in(&cmd, sizeof(cmd), sizeof(cmd), uarg);
@@ -154,7 +196,7 @@ int cs_object_revoke(struct file *file, void __user *uarg)
 	fd = cs_fd_reserve(cmd.flags);
 	if (fd < 0)
 		return fd;
-	err = cs_object_lock(file);
+	err = cs_object_lock(file, &k);
 	if (err)
 		goto out_fd;
 	err = cs_otable_get(s, inode->i_ino, &rec);
@@ -164,12 +206,12 @@ int cs_object_revoke(struct file *file, void __user *uarg)
 	}
 	if (!err) {
 		WRITE_ONCE(ci->gen, ci->gen + 1);
-		unmap_mapping_range(inode->i_mapping, 0, 0, 1);
+		cs_object_unmap(&k);
 		fresh = cs_cap_file(ci, rights, ci->gen);
 		if (IS_ERR(fresh))
 			err = PTR_ERR(fresh);
 	}
-	cs_object_unlock(file);
+	cs_object_unlock(file, &k);
 	if (err)
 		goto out_fd;
 	cmd.out_fd = fd;

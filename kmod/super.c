@@ -233,6 +233,7 @@ struct cs_inode *cs_iget(struct cs_store *s, u64 oid)
 		i_size_write(inode, le64_to_cpu(rec.size));
 		break;
 	case CAPSTORE_DOBJ_NODE:
+	case CAPSTORE_DOBJ_FORWARDER:
 		cs_tree_init(&ci->data, &rec.data, 0);
 		i_size_write(inode, CAPSTORE_BLOCK_SIZE);
 		break;

@@ -240,7 +240,7 @@ TEST_F(store, info)
 	info.flags = 1;
 	EXPECT_EQ(-EINVAL, xioctl(self->seg, CAPSTORE_CAP_INFO, &info));
 	info.flags = 0;
-	info.__reserved = 1;
+	info.out_flags = 1;
 	EXPECT_EQ(-EINVAL, xioctl(self->seg, CAPSTORE_CAP_INFO, &info));
 }
 

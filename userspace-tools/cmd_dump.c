@@ -311,6 +311,7 @@ static void dump_slots(struct dump *d, __u64 node,
 		struct capstore_dobj rec;
 		__u64 oid = le64_to_cpu(s->oid), gen = le64_to_cpu(s->gen);
 		__u32 kind = le32_to_cpu(s->kind);
+		bool fwd = le32_to_cpu(s->flags) & CAPSTORE_DSLOT_FORWARDED;
 		const char *state = "";
 		int err;
 
@@ -334,13 +335,15 @@ static void dump_slots(struct dump *d, __u64 node,
 							  &why)))
 				state = " (target unreadable)";
 			else if (err == -ENOENT ||
-				 le32_to_cpu(rec.kind) != kind ||
+				 le32_to_cpu(rec.kind) !=
+				 (fwd ? CAPSTORE_DOBJ_FORWARDER : kind) ||
 				 le64_to_cpu(rec.gen) != gen)
 				state = " dead";
 		}
-		fprintf(o, "    slot %2u: oid %" PRIu64 " gen %" PRIu64 " %s %s%s\n",
+		fprintf(o, "    slot %2u: oid %" PRIu64 " gen %" PRIu64 " %s%s %s%s\n",
 			i, (uint64_t)oid, (uint64_t)gen,
-			cs_kind_name(kind, kbuf, sizeof(kbuf)), rights, state);
+			cs_kind_name(kind, kbuf, sizeof(kbuf)),
+			fwd ? " via forwarder" : "", rights, state);
 	}
 	if (!capstore_mem_is_zero(n->reserved, sizeof(n->reserved)))
 		dump_error(d, "corrupt node %" PRIu64 ": node reserved bytes "
@@ -456,7 +459,7 @@ static int otable_leaf(void *arg, __u64 index, __u64 blkno, const void *data)
 				   ": %s", (uint64_t)oid, why);
 			continue;
 		}
-		if (kind == CAPSTORE_DOBJ_NODE)
+		if (kind == CAPSTORE_DOBJ_NODE || kind == CAPSTORE_DOBJ_FORWARDER)
 			err = dump_node(d, oid, r);
 		else
 			err = dump_segment(d, oid, r);

@@ -52,6 +52,7 @@ enum walk_what {
 	W_SPACEMAP,
 	W_SEGMENT,
 	W_NODE,
+	W_FORWARDER,
 	W_SALVAGE,
 };
 
@@ -90,7 +91,7 @@ struct fsck {
 	__u64 smap_set;
 
 	/* statistics */
-	__u64 nsegments, nnodes;
+	__u64 nsegments, nnodes, nforwarders;
 	__u64 meta_blocks, data_blocks;
 	__u64 nslots, ndead;
 };
@@ -151,6 +152,10 @@ static void describe(const struct fsck *f, char *buf, size_t len,
 		break;
 	case W_NODE:
 		snprintf(buf, len, "node %" PRIu64 " slots block",
+			 (uint64_t)f->what_oid);
+		return;
+	case W_FORWARDER:
+		snprintf(buf, len, "forwarder %" PRIu64 " block",
 			 (uint64_t)f->what_oid);
 		return;
 	case W_SALVAGE:
@@ -371,24 +376,26 @@ static void check_slot(struct fsck *f, __u64 node, unsigned int i,
 		return;
 	}
 	o = find_obj(f, oid);
+	/* A forwarded capability is alive while its forwarder is. */
 	if (o && !o->damaged && o->gen == gen &&
-	    o->kind == le32_to_cpu(s->kind))
+	    o->kind == (le32_to_cpu(s->flags) & CAPSTORE_DSLOT_FORWARDED ?
+			CAPSTORE_DOBJ_FORWARDER : le32_to_cpu(s->kind)))
 		return;
 	f->ndead++;
 	if (!f->verbose)
 		return;
+	fprintf(f->ctx->out, "node %" PRIu64 " slot %u: dead capability to %s",
+		(uint64_t)node, i,
+		cs_kind_name(le32_to_cpu(s->kind), kind, sizeof(kind)));
+	if (le32_to_cpu(s->flags) & CAPSTORE_DSLOT_FORWARDED)
+		fprintf(f->ctx->out, " through forwarder");
+	fprintf(f->ctx->out, " %" PRIu64 " gen %" PRIu64, (uint64_t)oid,
+		(uint64_t)gen);
 	if (!o || o->damaged)
-		fprintf(f->ctx->out, "node %" PRIu64 " slot %u: dead capability "
-			"to %s %" PRIu64 " gen %" PRIu64 " (no such object)\n",
-			(uint64_t)node, i,
-			cs_kind_name(le32_to_cpu(s->kind), kind, sizeof(kind)),
-			(uint64_t)oid, (uint64_t)gen);
+		fprintf(f->ctx->out, " (no such object)\n");
 	else
-		fprintf(f->ctx->out, "node %" PRIu64 " slot %u: dead capability "
-			"to %s %" PRIu64 " gen %" PRIu64 " (object is gen %"
-			PRIu64 ")\n", (uint64_t)node, i,
-			cs_kind_name(le32_to_cpu(s->kind), kind, sizeof(kind)),
-			(uint64_t)oid, (uint64_t)gen, (uint64_t)o->gen);
+		fprintf(f->ctx->out, " (object is gen %" PRIu64 ")\n",
+			(uint64_t)o->gen);
 }
 
 static int node_leaf(void *arg, __u64 index, __u64 blkno, const void *data)
@@ -401,6 +408,12 @@ static int node_leaf(void *arg, __u64 index, __u64 blkno, const void *data)
 	(void)blkno;
 	for (i = 0; i < CAPSTORE_DNODE_SLOTS; i++)
 		check_slot(f, f->what_oid, i, &n->slots[i]);
+	if (f->what == W_FORWARDER &&
+	    (!n->slots[0].oid ||
+	     !capstore_mem_is_zero(&n->slots[1], sizeof(n->slots) -
+				   sizeof(n->slots[0]))))
+		problem(f, "corrupt forwarder %" PRIu64 ": it must hold exactly "
+			"one capability, in slot 0", (uint64_t)f->what_oid);
 	if (!capstore_mem_is_zero(n->reserved, sizeof(n->reserved)))
 		problem(f, "corrupt node %" PRIu64 ": node reserved bytes not "
 			"zero", (uint64_t)f->what_oid);
@@ -444,8 +457,13 @@ static int check_objects(struct fsck *f)
 					   f->no_data ? 0 : CS_WALK_READ_LEAVES,
 					   &seg_ops, f);
 		} else {
-			f->what = W_NODE;
-			f->nnodes++;
+			if (o->kind == CAPSTORE_DOBJ_FORWARDER) {
+				f->what = W_FORWARDER;
+				f->nforwarders++;
+			} else {
+				f->what = W_NODE;
+				f->nnodes++;
+			}
 			err = cs_tree_walk(&f->img, &o->data.root, 0, 1,
 					   CS_WALK_READ_LEAVES, &node_ops, f);
 		}
@@ -674,8 +692,10 @@ static void print_summary(struct fsck *f, unsigned int slot)
 	fprintf(f->ctx->out, "checkpoint %" PRIu64 " (slot %u), committed %s\n",
 		(uint64_t)le64_to_cpu(h->seq), slot, when);
 	fprintf(f->ctx->out, "  objects     %zu live (%" PRIu64 " segments, %"
-		PRIu64 " nodes), next oid %" PRIu64 ", root %" PRIu64 "\n",
+		PRIu64 " nodes, %" PRIu64 " forwarders), next oid %" PRIu64
+		", root %" PRIu64 "\n",
 		f->nobjs, (uint64_t)f->nsegments, (uint64_t)f->nnodes,
+		(uint64_t)f->nforwarders,
 		(uint64_t)f->next_oid,
 		(uint64_t)le64_to_cpu(h->root_oid));
 	fprintf(f->ctx->out, "  node slots  %" PRIu64 " in use, %" PRIu64

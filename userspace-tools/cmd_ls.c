@@ -76,6 +76,8 @@ static const char *kind_name(unsigned int kind, char *buf, size_t len)
 		return "segment";
 	case CAPSTORE_KIND_NODE:
 		return "node";
+	case CAPSTORE_KIND_FORWARDER:
+		return "forwarder";
 	}
 	snprintf(buf, len, "kind%u", kind);
 	return buf;

@@ -161,6 +161,8 @@ const char *cs_kind_name(__u32 kind, char *buf, size_t len)
 		return "segment";
 	case CAPSTORE_DOBJ_NODE:
 		return "node";
+	case CAPSTORE_DOBJ_FORWARDER:
+		return "forwarder";
 	}
 	snprintf(buf, len, "kind %u", kind);
 	return buf;

@@ -76,6 +76,14 @@
 #define CAPSTORE_DOBJ_FREE		0
 #define CAPSTORE_DOBJ_SEGMENT		1
 #define CAPSTORE_DOBJ_NODE		2
+#define CAPSTORE_DOBJ_FORWARDER		3
+
+/* Flags of struct capstore_dslot. */
+#define CAPSTORE_DSLOT_FORWARDED	(1U << 0)
+#define CAPSTORE_DSLOT_FLAGS_ALL	CAPSTORE_DSLOT_FORWARDED
+
+/* Forwarders chain at most this deep (a forwarder of a forwarded ...). */
+#define CAPSTORE_FORWARD_MAX_DEPTH	4
 
 /* Feature words. Version 1 defines no features. */
 #define CAPSTORE_FEATURE_COMPAT_ALL	0ULL
@@ -182,8 +190,10 @@ struct capstore_dhdr {
  * @flags: must be 0
  * @oid: the object id, equal to the record's index
  * @gen: capability generation; capabilities of another generation are dead
- * @size: segment: size in bytes, a multiple of the block size; node: 0
- * @data: segment: pages; node: one block of slots (height 0)
+ * @size: segment: size in bytes, a multiple of the block size; node and
+ *	forwarder: 0
+ * @data: segment: pages; node: one block of slots (height 0); forwarder:
+ *	one block whose slot 0 holds the capability it forwards to
  * @reserved: must be 0
  *
  * A FREE record is all zeroes except that it may keep @oid and @gen of a
@@ -204,7 +214,11 @@ struct capstore_dobj {
  * @oid: object the capability designates; 0 for an empty slot
  * @gen: generation of the object when the capability was stored
  * @rights: CAPSTORE_RIGHT_* bits of include/uapi/linux/capstore.h
- * @kind: CAPSTORE_DOBJ_* kind of the object when stored
+ * @kind: CAPSTORE_DOBJ_* kind of the object when stored; for a forwarded
+ *	capability, the kind of the object at the end of the forwarders
+ * @flags: CAPSTORE_DSLOT_FORWARDED: a capability made through forwarder
+ *	@oid, which designates what the forwarder forwards to and dies with
+ *	the forwarder; without it, a capability to @oid itself
  * @reserved: must be 0
  *
  * A slot whose @oid is not a live object of generation @gen holds a dead
@@ -215,7 +229,8 @@ struct capstore_dslot {
 	__le64 gen;
 	__le32 rights;
 	__le32 kind;
-	__le64 reserved;
+	__le32 flags;
+	__le32 reserved;
 };
 
 /**

@@ -216,6 +216,28 @@ int capstore_cap_destroy(int fd, unsigned int flags);
 int capstore_cap_revoke(int fd, unsigned int flags);
 
 /**
+ * capstore_cap_forward() - delegate a capability so it can be taken back
+ * @fd: the capability to delegate
+ * @node_fd: a node (WRITE and GRANT, not weak) whose slot @slot receives
+ *	the control capability of a new forwarder
+ * @slot: an empty slot of that node
+ * @rights: the rights of the delegated capability: a subset of those of
+ *	@fd, without CAPSTORE_RIGHT_DESTROY
+ * @flags: CAPSTORE_FD_CLOEXEC or 0
+ *
+ * Makes a forwarder that holds @fd and returns a capability made through
+ * it, to hand to someone else. Destroying or revoking the forwarder (fetch
+ * its control capability from the slot) kills every capability made
+ * through it, wherever it went, and nothing else.
+ *
+ * Return: the delegated capability, or -errno: -EPERM for rights @fd
+ * lacks or DESTROY, -EEXIST if the slot is occupied, -ELOOP past four
+ * forwarders in a row.
+ */
+int capstore_cap_forward(int fd, int node_fd, unsigned int slot,
+			 unsigned int rights, unsigned int flags);
+
+/**
  * capstore_section_begin() - open an application-consistent section
  * @fd: any live capability of the store
  * @flags: must be 0

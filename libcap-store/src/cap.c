@@ -64,3 +64,21 @@ int capstore_cap_revoke(int fd, unsigned int flags)
 		return ret;
 	return arg.out_fd;
 }
+
+int capstore_cap_forward(int fd, int node_fd, unsigned int slot,
+			 unsigned int rights, unsigned int flags)
+{
+	struct capstore_forward arg = {
+		.size = sizeof(arg),
+		.flags = flags,
+		.node_fd = node_fd,
+		.slot = slot,
+		.rights = rights,
+	};
+	int ret;
+
+	ret = capstore_ioctl(fd, CAPSTORE_FORWARD, &arg);
+	if (ret < 0)
+		return ret;
+	return arg.out_fd;
+}

@@ -299,7 +299,7 @@ for spec in "256K min" "8M small" "8M slots2 --slots 2" "8M slots16 --slots 16" 
 	img="$tmp/$name.img"
 	check "format $size ($name)" 0 "formatted" -- format --size "$size" "$@" "$img"
 	check "fsck of a new $size store is clean" 0 "clean, checkpoint 1, 1 objects" -- fsck "$img"
-	check "fsck -v of a new $size store" 0 "1 live \(0 segments, 1 nodes\)" -- fsck -v "$img"
+	check "fsck -v of a new $size store" 0 "1 live \(0 segments, 1 nodes, 0 forwarders\)" -- fsck -v "$img"
 	check "dump of a new $size store" 0 "oid 1: node gen 1 \[root\]" -- dump --blocks "$img"
 done
 check "256K is 64 blocks, the minimum" 0 "nblocks +64 " -- dump "$tmp/min.img"

@@ -61,10 +61,14 @@
  * enum capstore_kind - kinds of object
  * @CAPSTORE_KIND_SEGMENT: pages of data, mappable and readable/writable
  * @CAPSTORE_KIND_NODE: CAPSTORE_NODE_SLOTS slots that hold capabilities
+ * @CAPSTORE_KIND_FORWARDER: a revocable forwarder (CAPSTORE_FORWARD); a
+ *	capability to it controls it, capabilities made through it act as
+ *	the capability it forwards to
  */
 enum capstore_kind {
 	CAPSTORE_KIND_SEGMENT = 1,
 	CAPSTORE_KIND_NODE = 2,
+	CAPSTORE_KIND_FORWARDER = 3,
 };
 
 /** CAPSTORE_NODE_SLOTS - number of capability slots in a node */
@@ -125,6 +129,7 @@ enum {
 	CAPSTORE_CMD_REVOKE = 0xa7,
 	CAPSTORE_CMD_SECTION_BEGIN = 0xa8,
 	CAPSTORE_CMD_SECTION_END = 0xa9,
+	CAPSTORE_CMD_FORWARD = 0xaa,
 };
 
 /**
@@ -214,7 +219,9 @@ struct capstore_checkpoint {
  * @out_oid: the object's id (for display; ids are not authority)
  * @out_size: segment size in bytes; for a node, CAPSTORE_NODE_SLOTS
  * @out_store_id: the store
- * @__reserved: must be 0
+ * @out_flags: CAPSTORE_CAP_FORWARDED if the capability was made through a
+ *	forwarder (the other fields describe the object it acts on); must
+ *	be 0 on input
  */
 struct capstore_cap_info {
 	__u32 size;
@@ -224,8 +231,11 @@ struct capstore_cap_info {
 	__aligned_u64 out_oid;
 	__aligned_u64 out_size;
 	__u32 out_store_id;
-	__u32 __reserved;
+	__u32 out_flags;
 };
+
+/** CAPSTORE_CAP_FORWARDED - out_flags: made through a forwarder */
+#define CAPSTORE_CAP_FORWARDED		(1U << 0)
 #define CAPSTORE_CAP_INFO	_IO(CAPSTORE_TYPE, CAPSTORE_CMD_CAP_INFO)
 
 /**
@@ -386,5 +396,37 @@ struct capstore_section {
 };
 #define CAPSTORE_SECTION_BEGIN	_IO(CAPSTORE_TYPE, CAPSTORE_CMD_SECTION_BEGIN)
 #define CAPSTORE_SECTION_END	_IO(CAPSTORE_TYPE, CAPSTORE_CMD_SECTION_END)
+
+/**
+ * struct capstore_forward - ioctl(CAPSTORE_FORWARD)
+ * @size: sizeof(struct capstore_forward)
+ * @flags: CAPSTORE_FD_CLOEXEC
+ * @node_fd: a node capability (WRITE and GRANT, not weak) of the same
+ *	store, whose slot @slot receives the forwarder's control capability
+ * @slot: an empty slot of that node (EEXIST otherwise)
+ * @rights: the rights of the forwarded capability, a subset of this
+ *	capability's without DESTROY (EPERM otherwise)
+ * @out_fd: the forwarded capability
+ *
+ * Selective revocation. Issued on the capability to delegate, it creates
+ * a forwarder object that holds it, and returns a capability made through
+ * the forwarder: it acts on the same object with @rights, and can be
+ * restricted, passed and stored like any other. Destroying or revoking
+ * the forwarder through its control capability (kind
+ * CAPSTORE_KIND_FORWARDER, every right) kills every capability made
+ * through it, open or stored, and unmaps what they mapped; nothing else is
+ * affected. A capability made through a forwarder can be forwarded again,
+ * up to a depth of 4 (ELOOP beyond). Capabilities fetched from a node
+ * through a forwarded node capability are independent of the forwarder.
+ */
+struct capstore_forward {
+	__u32 size;
+	__u32 flags;
+	__s32 node_fd;
+	__u32 slot;
+	__u32 rights;
+	__s32 out_fd;
+};
+#define CAPSTORE_FORWARD	_IO(CAPSTORE_TYPE, CAPSTORE_CMD_FORWARD)
 
 #endif /* _UAPI_LINUX_CAPSTORE_H */
