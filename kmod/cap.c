@@ -13,6 +13,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/file.h>
+#include <linux/io_uring.h>
 #include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -82,8 +83,11 @@ struct file *cs_cap_file_via(struct cs_inode *ci, u32 rights, u64 gen,
 		kfree(cap);
 		return file;
 	}
+	/* Segments do I/O without blocking for cached pages (io_uring). */
 	if (ci->kind == CAPSTORE_DOBJ_SEGMENT)
-		file->f_mode |= FMODE_LSEEK | FMODE_PREAD | FMODE_PWRITE;
+		file->f_mode |= FMODE_LSEEK | FMODE_PREAD | FMODE_PWRITE |
+				FMODE_NOWAIT | FMODE_BUF_RASYNC |
+				FMODE_BUF_WASYNC;
 	file->private_data = cap;
 	atomic_inc(&s->nr_caps);
 	return file;
@@ -214,7 +218,7 @@ int cs_fd_reserve(u32 flags)
  *
  * On failure the file is released and the fd unreserved.
  *
- * Return: 0 or -EFAULT.
+ * Return: the fd, or -EFAULT.
  */
 int cs_cap_install(struct file *file, int fd, void __user *uarg,
 		   const void *cmd, size_t size)
@@ -227,7 +231,7 @@ int cs_cap_install(struct file *file, int fd, void __user *uarg,
 		return err;
 	}
 	fd_install(fd, file);
-	return 0;
+	return fd;
 }
 
 static int cs_cap_info(struct file *file, void __user *uarg)
@@ -347,6 +351,46 @@ static int cs_cap_simple(struct file *file, void __user *uarg,
 	if (cmd.flags)
 		return -EINVAL;
 	return fn(file);
+}
+
+/* Commands that never wait for I/O or for a checkpoint's snapshot. */
+static bool cs_cmd_nowait(unsigned int cmd)
+{
+	return cmd == CAPSTORE_CAP_INFO || cmd == CAPSTORE_RESTRICT ||
+	       cmd == CAPSTORE_SECTION_END;
+}
+
+/**
+ * cs_cap_uring_cmd - a capability command through io_uring
+ * @ioucmd: the command: cmd_op is the ioctl number, the command area a
+ *	struct capstore_uring_cmd
+ * @issue_flags: IO_URING_F_*
+ *
+ * Commands that may wait are pushed to io_uring's workers from the
+ * non-blocking submission path (-EAGAIN); the others complete inline.
+ * The completion's result is what the ioctl returns.
+ *
+ * Return: 0 or -errno to complete now, -EIOCBQUEUED once completed with a
+ * new fd, -EAGAIN to be issued again from a worker.
+ */
+int cs_cap_uring_cmd(struct io_uring_cmd *ioucmd, unsigned int issue_flags)
+{
+	const struct capstore_uring_cmd *c = ioucmd->cmd;
+	u64 arg = READ_ONCE(c->arg);
+	long ret;
+
+	if (READ_ONCE(c->__reserved))
+		return -EINVAL;
+	if ((issue_flags & IO_URING_F_NONBLOCK) &&
+	    !cs_cmd_nowait(ioucmd->cmd_op))
+		return -EAGAIN;
+	ret = cs_cap_ioctl(ioucmd->file, ioucmd->cmd_op, arg);
+	/* io_uring takes a positive return for neither success nor error. */
+	if (ret > 0) {
+		cs_uring_cmd_done(ioucmd, ret, issue_flags);
+		return -EIOCBQUEUED;
+	}
+	return ret;
 }
 
 long cs_cap_ioctl(struct file *file, unsigned int cmd, unsigned long arg)

@@ -359,6 +359,8 @@ int cs_fd_reserve(u32 flags);
 int cs_cap_install(struct file *file, int fd, void __user *uarg,
 		   const void *cmd, size_t size);
 long cs_cap_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
+struct io_uring_cmd;
+int cs_cap_uring_cmd(struct io_uring_cmd *ioucmd, unsigned int issue_flags);
 int cs_cap_fsync(struct file *file, loff_t start, loff_t end, int datasync);
 int cs_cap_release(struct inode *inode, struct file *file);
 

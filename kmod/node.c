@@ -382,6 +382,7 @@ const struct file_operations cs_node_fops = {
 	.owner		= THIS_MODULE,
 	.unlocked_ioctl	= cs_cap_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
+	.uring_cmd	= cs_cap_uring_cmd,
 	.fsync		= cs_cap_fsync,
 	.release	= cs_cap_release,
 };

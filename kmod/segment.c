@@ -540,6 +540,60 @@ static ssize_t cs_segment_read_iter(struct kiocb *iocb, struct iov_iter *to)
 }
 
 /*
+ * The non-blocking write (IOCB_NOWAIT: io_uring's inline path, RWF_NOWAIT):
+ * copies into pages that are cached and uptodate, and stops short, or with
+ * -EAGAIN if nothing was written, at the first one that would need I/O, a
+ * lock, memory or a fault on the source.
+ */
+static ssize_t cs_write_nowait(struct kiocb *iocb, struct iov_iter *from)
+{
+	struct address_space *mapping = iocb->ki_filp->f_mapping;
+	struct cs_inode *ci = CS_I(mapping->host);
+	loff_t pos = iocb->ki_pos;
+	ssize_t written = 0;
+
+	while (iov_iter_count(from)) {
+		size_t offset = offset_in_page(pos);
+		size_t bytes = min_t(size_t, PAGE_SIZE - offset,
+				     iov_iter_count(from));
+		struct folio *folio;
+		bool reserved;
+		size_t copied;
+		int err;
+
+		/* Past the dirty limits, let the blocking retry throttle. */
+		if (balance_dirty_pages_ratelimited_flags(mapping, BDP_ASYNC))
+			break;
+		folio = __filemap_get_folio(mapping, pos >> PAGE_SHIFT,
+					    FGP_LOCK | FGP_NOWAIT, 0);
+		if (!folio)
+			break;
+		err = folio_test_uptodate(folio) ?
+		      cs_folio_prepare_write(ci, folio, &reserved) : -EAGAIN;
+		if (err) {
+			folio_unlock(folio);
+			folio_put(folio);
+			if (!written && err == -ENOSPC)
+				return err;
+			break;
+		}
+		copied = copy_page_from_iter_atomic(&folio->page, offset, bytes,
+						    from);
+		if (copied)
+			folio_mark_dirty(folio);
+		else
+			cs_folio_unreserve(ci, reserved);
+		folio_unlock(folio);
+		folio_put(folio);
+		pos += copied;
+		written += copied;
+		if (copied < bytes)
+			break;
+	}
+	return written ?: -EAGAIN;
+}
+
+/*
  * Writes stay inside the segment: a segment's size is set when it is
  * created, so a write that starts at or past the end fails with EFBIG and
  * one that crosses it is cut short.
@@ -549,13 +603,23 @@ static ssize_t cs_segment_write_iter(struct kiocb *iocb, struct iov_iter *from)
 	struct file *file = iocb->ki_filp;
 	struct inode *inode = file_inode(file);
 	struct cs_store *s = CS_S(inode->i_sb);
+	bool nowait = iocb->ki_flags & IOCB_NOWAIT;
 	ssize_t ret;
 
 	ret = cs_cap_check(file, CAPSTORE_RIGHT_WRITE);
 	if (ret)
 		return ret;
-	percpu_down_read(&s->wr_sys);
-	inode_lock(inode);
+	if (nowait) {
+		if (!percpu_down_read_trylock(&s->wr_sys))
+			return -EAGAIN;
+		if (!inode_trylock(inode)) {
+			percpu_up_read(&s->wr_sys);
+			return -EAGAIN;
+		}
+	} else {
+		percpu_down_read(&s->wr_sys);
+		inode_lock(inode);
+	}
 	ret = generic_write_checks(iocb, from);
 	if (ret <= 0)
 		goto out;
@@ -564,7 +628,10 @@ static ssize_t cs_segment_write_iter(struct kiocb *iocb, struct iov_iter *from)
 		goto out;
 	}
 	iov_iter_truncate(from, i_size_read(inode) - iocb->ki_pos);
-	ret = generic_perform_write(iocb, from);
+	if (nowait)
+		ret = cs_write_nowait(iocb, from);
+	else
+		ret = generic_perform_write(iocb, from);
 	if (ret > 0)
 		iocb->ki_pos += ret;
 out:
@@ -585,5 +652,6 @@ const struct file_operations cs_segment_fops = {
 	.splice_read	= generic_file_splice_read,
 	.unlocked_ioctl	= cs_cap_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
+	.uring_cmd	= cs_cap_uring_cmd,
 	.release	= cs_cap_release,
 };

@@ -53,13 +53,19 @@ static inline int cs_attach(uint32_t *id)
 	return cs_attach_path(cs_test_dev(), id);
 }
 
+/*
+ * Detach; a capability still held by something being torn down
+ * asynchronously (an io_uring instance's files) gets two seconds to go.
+ */
 static inline int cs_detach(uint32_t id)
 {
-	int ctl = capstore_control_open(0), ret;
+	int ctl = capstore_control_open(0), ret, tries = 0;
 
 	if (ctl < 0)
 		return ctl;
-	ret = capstore_store_detach(ctl, id, 0);
+	while ((ret = capstore_store_detach(ctl, id, 0)) == -EBUSY &&
+	       tries++ < 40)
+		usleep(50000);
 	close(ctl);
 	return ret;
 }

@@ -24,6 +24,9 @@
  * capability file descriptors: each capability is an fd that designates one
  * object and carries a set of rights.
  *
+ * Commands that make a capability return its new fd (also in out_fd);
+ * the others return 0.
+ *
  * Every ioctl takes a pointer to a structure whose first __u32 is its size,
  * so structures can grow: the kernel accepts any size from the end of the
  * last field of the first version up to a page, zero-fills what the caller
@@ -428,5 +431,27 @@ struct capstore_forward {
 	__s32 out_fd;
 };
 #define CAPSTORE_FORWARD	_IO(CAPSTORE_TYPE, CAPSTORE_CMD_FORWARD)
+
+/**
+ * DOC: Capability commands through io_uring
+ *
+ * Every capability command can be issued as IORING_OP_URING_CMD on the
+ * capability fd, so that a program batches many in one submission:
+ * sqe->cmd_op is the ioctl number (CAPSTORE_FETCH, ...), and the command
+ * area of the SQE holds a struct capstore_uring_cmd whose @arg points at
+ * the structure the ioctl takes. It must stay valid until the completion
+ * arrives. The CQE's res is what the ioctl would return: the new fd for
+ * commands that make a capability, 0 or -errno otherwise.
+ */
+
+/**
+ * struct capstore_uring_cmd - the command area of an IORING_OP_URING_CMD
+ * @arg: address of the command's structure, as for the ioctl
+ * @__reserved: must be 0
+ */
+struct capstore_uring_cmd {
+	__aligned_u64 arg;
+	__aligned_u64 __reserved;
+};
 
 #endif /* _UAPI_LINUX_CAPSTORE_H */
