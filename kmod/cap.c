@@ -12,6 +12,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/error-injection.h>
 #include <linux/file.h>
 #include <linux/io_uring.h>
 #include <linux/module.h>
@@ -92,6 +93,8 @@ struct file *cs_cap_file_via(struct cs_inode *ci, u32 rights, u64 gen,
 	atomic_inc(&s->nr_caps);
 	return file;
 }
+
+ALLOW_ERROR_INJECTION(cs_cap_file_via, ERRNO);
 
 /**
  * cs_cap_file - make a direct capability file

@@ -11,6 +11,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/error-injection.h>
 #include <linux/bio.h>
 #include <linux/blkdev.h>
 #include <linux/highmem.h>
@@ -48,6 +49,8 @@ int cs_read_block(struct cs_store *s, u64 blkno, void *buf)
 	bio_put(bio);
 	return err;
 }
+
+ALLOW_ERROR_INJECTION(cs_read_block, ERRNO);
 
 /**
  * cs_read_verified - read the block a block pointer designates
@@ -267,3 +270,5 @@ int cs_write_header(struct cs_store *s, u64 blkno, const void *buf)
 	bio_put(bio);
 	return err;
 }
+
+ALLOW_ERROR_INJECTION(cs_write_header, ERRNO);

@@ -11,6 +11,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/error-injection.h>
 #include <linux/slab.h>
 #include <linux/gfp.h>
 
@@ -272,6 +273,8 @@ out:
 	mutex_unlock(&ot->lock);
 	return err;
 }
+
+ALLOW_ERROR_INJECTION(cs_otable_new, ERRNO);
 
 /**
  * cs_otable_freeze - the snapshot: fix what the checkpoint will write

@@ -16,6 +16,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/error-injection.h>
 #include <linux/bitmap.h>
 #include <linux/slab.h>
 #include <linux/mm.h>
@@ -196,6 +197,8 @@ out:
 	return err;
 }
 
+ALLOW_ERROR_INJECTION(cs_space_alloc, ERRNO);
+
 /**
  * cs_space_free - free a block
  * @s: the store
@@ -258,6 +261,8 @@ int cs_space_reserve(struct cs_store *s)
 	spin_unlock(&sp->lock);
 	return err;
 }
+
+ALLOW_ERROR_INJECTION(cs_space_reserve, ERRNO);
 
 /**
  * cs_space_unreserve - drop reservations of pages that will not be written

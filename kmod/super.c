@@ -16,6 +16,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/error-injection.h>
 #include <linux/backing-dev.h>
 #include <linux/fs_context.h>
 #include <linux/mount.h>
@@ -251,6 +252,8 @@ fail:
 	iget_failed(inode);
 	return ERR_PTR(err);
 }
+
+ALLOW_ERROR_INJECTION(cs_iget, ERRNO);
 
 /**
  * cs_inode_kill - an object is gone: no lookup finds its inode any more

@@ -18,6 +18,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/error-injection.h>
 #include <linux/slab.h>
 #include <linux/gfp.h>
 
@@ -195,6 +196,8 @@ int cs_tree_get(struct cs_store *s, struct cs_tree *t, u64 index,
 	return err;
 }
 
+ALLOW_ERROR_INJECTION(cs_tree_get, ERRNO);
+
 /* Add a level on top so that the tree addresses more leaves. */
 static int cs_tree_grow(struct cs_tree *t)
 {
@@ -261,6 +264,8 @@ int cs_tree_set(struct cs_store *s, struct cs_tree *t, u64 index,
 	}
 	return err;
 }
+
+ALLOW_ERROR_INJECTION(cs_tree_set, ERRNO);
 
 static int cs_tnode_assign(struct cs_store *s, struct cs_tnode *n,
 			   bool *allocated)
