@@ -146,24 +146,22 @@ struct cs_inode *cs_forward_target(struct cs_inode *fwd)
 	return NULL;
 }
 
-/* Create the forwarder, holding @target, into slot @slot of @node. */
-static int cs_forward_create(struct cs_store *s, struct cs_inode *node,
+/* Create the forwarder, holding @target, into slot @slot of a node. */
+static int cs_forward_create(struct cs_store *s, struct file *nodefile,
 			     unsigned int slot,
 			     const struct capstore_dslot *target,
 			     struct cs_inode **fwdp)
 {
+	struct cs_inode *node = CS_I(file_inode(nodefile));
 	struct capstore_dslot ctl = {};
 	struct folio *folio, *ffolio;
 	struct cs_inode *fwd;
 	u64 oid;
 	int err;
 
-	percpu_down_read(&s->wr_sys);
-	folio = cs_node_lock(node);
-	if (IS_ERR(folio)) {
-		err = PTR_ERR(folio);
-		goto out_wr;
-	}
+	folio = cs_node_begin_write(nodefile);
+	if (IS_ERR(folio))
+		return PTR_ERR(folio);
 	err = cs_slot_read(node, folio, slot, &ctl);
 	if (!err && ctl.oid)
 		err = -EEXIST;
@@ -194,8 +192,7 @@ static int cs_forward_create(struct cs_store *s, struct cs_inode *node,
 	err = cs_slot_write(node, folio, slot, &ctl);
 	if (err)
 		goto out_kill;
-	cs_node_unlock(folio);
-	percpu_up_read(&s->wr_sys);
+	cs_node_end_write(nodefile, folio);
 	*fwdp = fwd;
 	return 0;
 
@@ -209,9 +206,7 @@ out_free:
 		cs_otable_put(s, oid, &rec);
 	}
 out_node:
-	cs_node_unlock(folio);
-out_wr:
-	percpu_up_read(&s->wr_sys);
+	cs_node_end_write(nodefile, folio);
 	return err;
 }
 
@@ -262,10 +257,6 @@ int cs_forward(struct file *file, void __user *uarg)
 	err = -ENOTTY;
 	if (CS_I(file_inode(node))->kind != CAPSTORE_DOBJ_NODE)
 		goto out_node;
-	err = cs_node_check(node, CAPSTORE_RIGHT_WRITE | CAPSTORE_RIGHT_GRANT,
-			    true);
-	if (err)
-		goto out_node;
 	fd = cs_fd_reserve(cmd.flags);
 	if (fd < 0) {
 		err = fd;
@@ -274,8 +265,7 @@ int cs_forward(struct file *file, void __user *uarg)
 
 	cs_cap_slot(file, &target);
 	target.rights = cpu_to_le32(cmd.rights);
-	err = cs_forward_create(s, CS_I(file_inode(node)), cmd.slot, &target,
-				&fwd);
+	err = cs_forward_create(s, node, cmd.slot, &target, &fwd);
 	if (err)
 		goto out_fd;
 	via[0].fwd = fwd;

@@ -314,6 +314,8 @@ int cs_slot_read(struct cs_inode *ci, struct folio *folio,
 int cs_slot_write(struct cs_inode *ci, struct folio *folio,
 		  unsigned int slot, const struct capstore_dslot *in);
 int cs_node_check(struct file *file, u32 need, bool modify);
+struct folio *cs_node_begin_write(struct file *file);
+void cs_node_end_write(struct file *file, struct folio *folio);
 void cs_folio_unreserve(struct cs_inode *ci, bool reserved);
 long cs_node_ioctl(struct file *file, unsigned int cmd, void __user *arg);
 const char *cs_kind_name(u32 kind);

@@ -91,6 +91,41 @@ int cs_node_check(struct file *file, u32 need, bool modify)
 	return err;
 }
 
+/**
+ * cs_node_begin_write - lock a node's page to change its slots
+ * @file: the node capability; checked again once the node is locked
+ *	against destroy and revoke
+ *
+ * Return: the page, locked, or an ERR_PTR; cs_node_end_write() undoes.
+ */
+struct folio *cs_node_begin_write(struct file *file)
+{
+	struct cs_inode *node = CS_I(file_inode(file));
+	struct cs_store *s = cs_inode_store(node);
+	struct folio *folio;
+	int err;
+
+	percpu_down_read(&s->wr_sys);
+	down_read(&node->revoke_sem);
+	err = cs_node_check(file, CAPSTORE_RIGHT_WRITE | CAPSTORE_RIGHT_GRANT,
+			    true);
+	folio = err ? ERR_PTR(err) : cs_node_lock(node);
+	if (IS_ERR(folio)) {
+		up_read(&node->revoke_sem);
+		percpu_up_read(&s->wr_sys);
+	}
+	return folio;
+}
+
+void cs_node_end_write(struct file *file, struct folio *folio)
+{
+	struct cs_inode *node = CS_I(file_inode(file));
+
+	cs_node_unlock(folio);
+	up_read(&node->revoke_sem);
+	percpu_up_read(&cs_inode_store(node)->wr_sys);
+}
+
 static int cs_node_create(struct file *file, void __user *uarg)
 {
 	struct cs_inode *node = CS_I(file_inode(file));
@@ -130,11 +165,10 @@ static int cs_node_create(struct file *file, void __user *uarg)
 	if (fd < 0)
 		return fd;
 
-	percpu_down_read(&s->wr_sys);
-	folio = cs_node_lock(node);
+	folio = cs_node_begin_write(file);
 	if (IS_ERR(folio)) {
 		err = PTR_ERR(folio);
-		goto out_unlock_wr;
+		goto out_fd;
 	}
 	err = cs_slot_read(node, folio, cmd.slot, &slot);
 	if (!err && slot.oid)
@@ -160,8 +194,7 @@ static int cs_node_create(struct file *file, void __user *uarg)
 		iput(&ci->vfs_inode);
 		goto out_free_oid;
 	}
-	cs_node_unlock(folio);
-	percpu_up_read(&s->wr_sys);
+	cs_node_end_write(file, folio);
 
 	/* From here on the object is reachable from the slot. */
 	obj = cs_cap_file(ci, CAPSTORE_RIGHTS_ALL, ci->gen);
@@ -180,9 +213,8 @@ out_free_oid:
 		cs_otable_put(s, oid, &rec);
 	}
 out_unlock_node:
-	cs_node_unlock(folio);
-out_unlock_wr:
-	percpu_up_read(&s->wr_sys);
+	cs_node_end_write(file, folio);
+out_fd:
 	put_unused_fd(fd);
 	return err;
 }
@@ -300,15 +332,13 @@ static int cs_node_store(struct file *file, void __user *uarg)
 		goto out_put;
 	cs_cap_slot(src, &slot);
 
-	percpu_down_read(&s->wr_sys);
-	folio = cs_node_lock(node);
+	folio = cs_node_begin_write(file);
 	if (IS_ERR(folio)) {
 		err = PTR_ERR(folio);
 	} else {
 		err = cs_slot_write(node, folio, cmd.slot, &slot);
-		cs_node_unlock(folio);
+		cs_node_end_write(file, folio);
 	}
-	percpu_up_read(&s->wr_sys);
 out_put:
 	fput(src);
 	return err;
@@ -317,7 +347,6 @@ out_put:
 static int cs_node_clear(struct file *file, void __user *uarg)
 {
 	struct cs_inode *node = CS_I(file_inode(file));
-	struct cs_store *s = cs_inode_store(node);
 	static const struct capstore_dslot empty;
 	struct capstore_clear cmd;
 	struct folio *folio;
@@ -333,15 +362,13 @@ static int cs_node_clear(struct file *file, void __user *uarg)
 	if (err)
 		return err;
 
-	percpu_down_read(&s->wr_sys);
-	folio = cs_node_lock(node);
+	folio = cs_node_begin_write(file);
 	if (IS_ERR(folio)) {
 		err = PTR_ERR(folio);
 	} else {
 		err = cs_slot_write(node, folio, cmd.slot, &empty);
-		cs_node_unlock(folio);
+		cs_node_end_write(file, folio);
 	}
-	percpu_up_read(&s->wr_sys);
 	return err;
 }
 

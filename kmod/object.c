@@ -85,12 +85,37 @@ static void cs_object_unlock(struct file *file, struct cs_kill *k)
 	percpu_up_read(&CS_S(inode->i_sb)->wr_sys);
 }
 
+/*
+ * Unmap every page of an object. A fault that checked its capability
+ * before the generation changed may still be about to map the page it
+ * found: it holds the page locked until it has, so wait for each page's
+ * lock first, as truncation does.
+ */
+static void cs_unmap_all(struct address_space *mapping)
+{
+	struct folio_batch fbatch;
+	pgoff_t index = 0;
+	unsigned int i, n;
+
+	folio_batch_init(&fbatch);
+	while ((n = filemap_get_folios(mapping, &index, (pgoff_t)-1,
+				       &fbatch))) {
+		for (i = 0; i < n; i++) {
+			folio_lock(fbatch.folios[i]);
+			folio_unlock(fbatch.folios[i]);
+		}
+		folio_batch_release(&fbatch);
+		cond_resched();
+	}
+	unmap_mapping_range(mapping, 0, 0, 1);
+}
+
 /* After the generation changed: nothing stays mapped through old ones. */
 static void cs_object_unmap(struct cs_kill *k)
 {
-	unmap_mapping_range(k->obj->vfs_inode.i_mapping, 0, 0, 1);
+	cs_unmap_all(k->obj->vfs_inode.i_mapping);
 	if (k->target)
-		unmap_mapping_range(k->target->vfs_inode.i_mapping, 0, 0, 1);
+		cs_unmap_all(k->target->vfs_inode.i_mapping);
 }
 
 /*

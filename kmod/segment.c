@@ -620,6 +620,10 @@ static ssize_t cs_segment_write_iter(struct kiocb *iocb, struct iov_iter *from)
 		percpu_down_read(&s->wr_sys);
 		inode_lock(inode);
 	}
+	/* Destroy and revoke hold the inode lock: look again under it. */
+	ret = cs_cap_check(file, CAPSTORE_RIGHT_WRITE);
+	if (ret)
+		goto out;
 	ret = generic_write_checks(iocb, from);
 	if (ret <= 0)
 		goto out;

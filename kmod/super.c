@@ -186,6 +186,21 @@ void cs_fs_unmount(struct cs_store *s)
 	s->mnt = NULL;
 }
 
+/*
+ * Objects have no attributes to change: a segment's size is fixed when it
+ * is created (ftruncate fails with EPERM, like a sealed memfd), modes and
+ * owners do not exist since capabilities are the only authority.
+ */
+static int cs_setattr(struct user_namespace *mnt_userns,
+		      struct dentry *dentry, struct iattr *attr)
+{
+	return -EPERM;
+}
+
+static const struct inode_operations cs_object_iops = {
+	.setattr	= cs_setattr,
+};
+
 /* Capabilities are made only by the module: reopening one is refused. */
 static int cs_reopen(struct inode *inode, struct file *file)
 {
@@ -243,6 +258,7 @@ struct cs_inode *cs_iget(struct cs_store *s, u64 oid)
 		goto fail;
 	}
 	inode->i_mode = S_IFREG;
+	inode->i_op = &cs_object_iops;
 	inode->i_fop = &cs_reopen_fops;
 	inode->i_mapping->a_ops = &cs_aops;
 	set_nlink(inode, 1);
