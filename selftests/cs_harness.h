@@ -15,6 +15,18 @@
  *
  * Options add up; with none, every test runs. Selecting nothing is an
  * error, so a misspelt name cannot pass silently.
+ *
+ * Test timeouts (the harness kills a test after its timeout: 30 s unless
+ * the test was declared with TEST_F_TIMEOUT) can be changed from the
+ * environment, for slow kernels such as the debug kernel of
+ * "make check-debug":
+ *
+ *   CS_TEST_TIMEOUT_SCALE=N   multiply every test's timeout by N
+ *   CS_TEST_TIMEOUT=SECS      every test's timeout is SECS (wins over
+ *                             the scale)
+ *
+ * Unset or empty, the declared timeouts apply. A value that is not a
+ * positive integer is an error (the program fails without running).
  */
 #ifndef CS_HARNESS_H
 #define CS_HARNESS_H
@@ -104,6 +116,46 @@ static inline int cs_filter_apply(const struct cs_filter *flt)
 	return left;
 }
 
+/* A positive integer from the environment, 0 if unset or empty, -1 if bad. */
+static inline long cs_env_seconds(const char *name)
+{
+	const char *v = getenv(name);
+	char *end;
+	long n;
+
+	if (!v || !*v)
+		return 0;
+	n = strtol(v, &end, 10);
+	if (*end || n <= 0 || n > 24L * 3600) {
+		fprintf(stderr, "%s=%s: not a positive integer\n", name, v);
+		return -1;
+	}
+	return n;
+}
+
+/* Apply CS_TEST_TIMEOUT_SCALE and CS_TEST_TIMEOUT to every test. */
+static inline int cs_timeouts_apply(void)
+{
+	long scale = cs_env_seconds("CS_TEST_TIMEOUT_SCALE");
+	long fixed = cs_env_seconds("CS_TEST_TIMEOUT");
+	struct __fixture_metadata *f;
+	struct __test_metadata *t;
+
+	if (scale < 0 || fixed < 0)
+		return -1;
+	for (f = __fixture_list; f; f = f->next)
+		for (t = f->tests; t; t = t->next) {
+			long tmo = t->timeout;
+
+			if (scale)
+				tmo *= scale;
+			if (fixed)
+				tmo = fixed;
+			t->timeout = tmo > 24L * 3600 ? 24 * 3600 : (int)tmo;
+		}
+	return 0;
+}
+
 static inline int cs_harness_main(int argc, char **argv)
 {
 	struct cs_filter flt = { .n = 0 };
@@ -138,6 +190,8 @@ static inline int cs_harness_main(int argc, char **argv)
 			argv[optind]);
 		return KSFT_FAIL;
 	}
+	if (cs_timeouts_apply())
+		return KSFT_FAIL;
 	if (!cs_filter_apply(&flt)) {
 		/* a TAP stream that fails: a selection that matches nothing */
 		ksft_print_header();

@@ -2,10 +2,11 @@
 # SPDX-License-Identifier: GPL-2.0
 # Run the capstore test scenarios (selftests/scenarios/*.sh) in the VM.
 #
-#   selftests/run.sh [-j JOBS] [GLOB...]
+#   selftests/run.sh [-j JOBS] [-x GLOB]... [GLOB...]
 #
 # GLOB (or the TESTS variable, space-separated) picks scenarios by name;
-# by default all run. JOBS scenarios run at once (default: JOBS, else 1).
+# by default all run; -x leaves out the scenarios matching its GLOB.
+# JOBS scenarios run at once (default: JOBS, else 1).
 # Logs: build/test-logs/<scenario>/, summary in build/test-logs/summary.log.
 # The last line of output is "N passed, N failed, N skipped"; the exit
 # status is 0 only with no failure. See Documentation/testing.rst.
@@ -16,10 +17,12 @@ CS_SRCDIR=$(cd "$(dirname "$0")/.." && pwd)
 . "$CS_SRCDIR/selftests/vm/lib.sh"
 
 jobs=${JOBS:-1}
-while getopts j:h opt; do
+excludes=()
+while getopts j:x:h opt; do
 	case $opt in
 	j) jobs=$OPTARG ;;
-	*) sed -n '3,12s/^# \{0,1\}//p' "$0"; exit 2 ;;
+	x) excludes+=("$OPTARG") ;;
+	*) sed -n '3,13s/^# \{0,1\}//p' "$0"; exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
@@ -35,6 +38,10 @@ for f in "$CS_SCENARIO_DIR"/*.sh; do
 	[ -f "$f" ] || continue
 	name=${f##*/}
 	name=${name%.sh}
+	for g in "${excludes[@]}"; do
+		# shellcheck disable=SC2053
+		[[ $name == $g ]] && continue 2
+	done
 	for g in "${globs[@]}"; do
 		# shellcheck disable=SC2053
 		if [[ $name == $g ]]; then
@@ -55,6 +62,9 @@ fi
 
 cs_prepare
 echo "kernel $VM_KERNEL${VM_MODULES_DIR:+, modules $VM_MODULES_DIR}"
+if [ "$VM_TIMEOUT_SCALE" != 1 ] || [ -n "$VM_GUEST_ENV" ] || [ "$VM_CPU" != max ]; then
+	echo "vm: -cpu $VM_CPU, $VM_MEM, boot timeouts x$VM_TIMEOUT_SCALE, append '$VM_APPEND', guest env '$VM_GUEST_ENV'"
+fi
 
 run_scenario() (
 	set -eEu -o pipefail

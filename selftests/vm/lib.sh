@@ -15,7 +15,11 @@
 #   CAPSTORE_KO     the module put in the VM [kmod/capstore.ko]
 #   CAPSTORE_TOOL   the capstore command [userspace-tools/capstore]
 #   VM_MEM VM_SMP VM_TIMEOUT   per-boot defaults [512M 2 120]
+#   VM_TIMEOUT_SCALE  multiply every boot's timeout (--timeout too) and
+#                   --kill-after by this integer, for slow kernels [1]
 #   VM_APPEND       extra kernel command line
+#   VM_CPU          qemu -cpu model [max]
+#   VM_GUEST_ENV    NAME=VALUE ... exported in the guest (boot.env) [none]
 #   QEMU            [qemu-system-x86_64]
 #   SEED            seed of the random kill delays [random, printed]
 
@@ -31,6 +35,9 @@ VM_SMP=${VM_SMP:-2}
 VM_TIMEOUT=${VM_TIMEOUT:-120}
 VM_APPEND=${VM_APPEND:-}
 VM_PVH=${VM_PVH:-1}
+VM_CPU=${VM_CPU:-max}
+VM_TIMEOUT_SCALE=${VM_TIMEOUT_SCALE:-1}
+VM_GUEST_ENV=${VM_GUEST_ENV:-}
 CAPSTORE_TOOL=${CAPSTORE_TOOL-$CS_SRCDIR/userspace-tools/capstore}
 CAPSTORE_KO=${CAPSTORE_KO-$CS_SRCDIR/kmod/capstore.ko}
 export CAPSTORE_TOOL CAPSTORE_KO
@@ -228,6 +235,14 @@ boot() {
 	done
 	_cs_nboot=$((_cs_nboot + 1))
 	label=${label:-boot $_cs_nboot}
+	[[ $VM_TIMEOUT_SCALE =~ ^[1-9][0-9]*$ ]] ||
+		cs_die "VM_TIMEOUT_SCALE='$VM_TIMEOUT_SCALE': not a positive integer"
+	if [ "$VM_TIMEOUT_SCALE" != 1 ]; then
+		timeout=$(awk -v t="$timeout" -v k="$VM_TIMEOUT_SCALE" 'BEGIN { printf "%d\n", t * k + 0.5 }')
+		if [ -n "$kill_after" ]; then
+			kill_after=$(awk -v t="$kill_after" -v k="$VM_TIMEOUT_SCALE" 'BEGIN { printf "%.3f\n", t * k }')
+		fi
+	fi
 	_cs_boot_one "$label" "$mem" "$smp" "$timeout" "$append" "$kill_on" \
 		"$kill_delay" "$kill_after" "${files[@]}"
 }
@@ -286,6 +301,11 @@ _cs_boot_one() {
 		echo "CS_DISKS='${_cs_disks[*]}'"
 		echo "CS_KILL_ON='$kill_on'"
 		echo "CS_SEED=$RANDOM"
+		for f in $VM_GUEST_ENV; do
+			[[ $f =~ ^[A-Za-z_][A-Za-z0-9_]*=[-A-Za-z0-9_.,:/+=]*$ ]] ||
+				cs_die "VM_GUEST_ENV: bad entry '$f' (NAME=VALUE, no quotes or spaces)"
+			echo "export $f"
+		done
 		for i in "${!_cs_disks[@]}"; do
 			f=${_cs_disks[$i]}
 			echo "CS_DISK_$f=/dev/vd${dev_letters:$i:1}"
@@ -301,10 +321,10 @@ _cs_boot_one() {
 	rm -rf "$stage"
 	cat "$CS_INITRAMFS" "$pre.cpio" >"$pre.initrd"
 
-	qemu_args=(-accel tcg -cpu max -machine q35 -smp "$smp" -m "$mem"
+	qemu_args=(-accel tcg -cpu "$VM_CPU" -machine q35 -smp "$smp" -m "$mem"
 		-nodefaults -display none -monitor none -no-reboot
 		-kernel "$CS_KERNEL_IMAGE" -initrd "$pre.initrd"
-		-append "console=ttyS0 panic=-1 oops=panic printk.devkmsg=on$append")
+		-append "console=ttyS0 panic=-1 oops=panic printk.devkmsg=on${append:+ ${append# }}")
 	for f in "${_cs_disks[@]}"; do
 		qemu_args+=(-drive "file=$WORK/$f.img,if=virtio,format=raw,cache=writeback")
 	done
@@ -377,6 +397,12 @@ _cs_judge_boot() {
 		_cs_abort
 	fi
 	if ! _cs_detail=$(cs_scan_splats "$pre.console.log"); then
+		if _cs_decode "$pre.console.log" >"$pre.decoded.log"; then
+			_cs_detail+=$'\n'"-- capstore frames (${rel}.decoded.log):"$'\n'
+			_cs_detail+=$(head -n 40 "$pre.decoded.log")
+		else
+			rm -f "$pre.decoded.log"
+		fi
 		_cs_result FAIL "$what: kernel log" \
 			"splat in $rel.console.log"
 		fatal=1
@@ -408,11 +434,35 @@ _cs_judge_boot() {
 
 	cs_parse_tap "$what" "${killed:+1}" <"$pre.tap.log" >"$pre.results"
 	_cs_report_tap "$pre.results"
+	_cs_kmemleak_notes "$pre" "$what"
 
 	if [ -n "$fatal" ]; then
 		_cs_abort
 	fi
 	rm -f "$pre.initrd"
+}
+
+# The guest's kmemleak report (guest-lib.sh: cs_kmemleak_check), if any,
+# into PRE.kmemleak.log; a note on leaks that do not involve capstore
+# (those in capstore are failures of the TAP test "kmemleak").
+_cs_kmemleak_notes() {
+	local pre=$1 what=$2 n
+	grep -q '^# CAPSTORE-KMEMLEAK-BEGIN' "$pre.tap.log" 2>/dev/null || return 0
+	tr -d '\r' <"$pre.tap.log" |
+		sed -n '/^# CAPSTORE-KMEMLEAK-BEGIN/,/^# CAPSTORE-KMEMLEAK-END/{/^# CAPSTORE-KMEMLEAK-/d;s/^# //;p;}' \
+		>"$pre.kmemleak.log"
+	if grep -q '^capstore: ' "$pre.kmemleak.log" &&
+	   _cs_decode "$pre.kmemleak.log" >"$pre.kmemleak.decoded.log"; then
+		printf 'note    %s: kmemleak: capstore frames decoded in %s\n' \
+			"$what" "${pre#"$CS_SRCDIR"/}.kmemleak.decoded.log"
+	else
+		rm -f "$pre.kmemleak.decoded.log"
+	fi
+	n=$(tr -d '\r' <"$pre.tap.log" | sed -n 's/^# CAPSTORE-KMEMLEAK-NOTES \([0-9]*\)$/\1/p' | tail -n 1)
+	if [ "${n:-0}" != 0 ]; then
+		printf 'note    %s: kmemleak: %s suspected leak(s) outside capstore, see %s\n' \
+			"$what" "$n" "${pre#"$CS_SRCDIR"/}.kmemleak.log"
+	fi
 }
 
 # The last lines of a console log that are not kernel messages: what the
@@ -454,6 +504,30 @@ cs_scan_splats() {
 		sed -n "$((n > 2 ? n - 2 : 1)),$((n + 18))p" "$log" | tr -d '\r'
 	done
 	return 1
+}
+
+# _cs_decode LOG: file and line of each distinct "func+0x1/0x2 [capstore]"
+# frame in LOG, when CS_DECODE_KO (capstore.ko built with -g) and
+# CS_FADDR2LINE (the kernel's scripts/faddr2line) are set; status 1 if
+# there is nothing to decode.
+_cs_decode() {
+	local log=$1 frame out
+	local -a frames
+	[ -n "${CS_DECODE_KO:-}" ] && [ -r "$CS_DECODE_KO" ] &&
+		[ -x "${CS_FADDR2LINE:-}" ] || return 1
+	mapfile -t frames < <(tr -d '\r' <"$log" |
+		grep -oE '[A-Za-z0-9_.]+\+0x[0-9a-f]+/0x[0-9a-f]+ \[capstore\]' |
+		sed 's/ \[capstore\]$//' | awk '!seen[$0]++' | head -n 60)
+	[ "${#frames[@]}" -gt 0 ] || return 1
+	for frame in "${frames[@]}"; do
+		out=$("$CS_FADDR2LINE" "$CS_DECODE_KO" "$frame" 2>&1 |
+			grep -v "^$frame:\$" | sed "s|${CS_DECODE_KO%/kmod/*}/||g; s|$CS_SRCDIR/||g" |
+			tr '\n' ' ')
+		case $out in
+		*"no match for"*) out="? (not found: init code, or another build)" ;;
+		esac
+		echo "$frame: ${out% }"
+	done
 }
 
 # cs_parse_tap LABEL [KILLED] <TESTCHANNEL: one line per result,
