@@ -64,5 +64,6 @@ int cmd_detach(struct cs_ctx *ctx, int argc, char **argv);
 int cmd_checkpoint(struct cs_ctx *ctx, int argc, char **argv);
 int cmd_status(struct cs_ctx *ctx, int argc, char **argv);
 int cmd_ls(struct cs_ctx *ctx, int argc, char **argv);
+int cmd_bench(struct cs_ctx *ctx, int argc, char **argv);
 
 #endif /* CAPSTORE_TOOLS_CAPSTORE_H */

@@ -10,7 +10,8 @@
 
 : "${MAKE:=make}" "${CC:=cc}" "${PREFIX:=/usr/local}"
 : "${LIBDIR:=$PREFIX/lib}" "${INCLUDEDIR:=$PREFIX/include}"
-: "${MANDIR:=$PREFIX/share/man}"
+: "${MANDIR:=$PREFIX/share/man}" "${DOCDIR:=$PREFIX/share/doc/libcap-store}"
+: "${LIBEXECDIR:=$PREFIX/libexec/libcap-store}"
 
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/libcap-store-check.XXXXXX") || exit 1
 trap 'rm -rf "$scratch"' EXIT
@@ -33,6 +34,9 @@ t() {
 lib=$dest$LIBDIR
 inc=$dest$INCLUDEDIR
 man3=$dest$MANDIR/man3
+man7=$dest$MANDIR/man7
+doc=$dest$DOCDIR
+libexec=$dest$LIBEXECDIR
 major=$(sed -n 's/^#define CAPSTORE_VERSION_MAJOR[[:space:]]*//p' include/libcapstore.h)
 minor=$(sed -n 's/^#define CAPSTORE_VERSION_MINOR[[:space:]]*//p' include/libcapstore.h)
 
@@ -43,11 +47,15 @@ installed() {
 	for f in "$lib/libcap-store.a" "$lib/libcap-store.so.1.0.0" \
 		 "$lib/libcap-store.so.1" "$lib/libcap-store.so" \
 		 "$lib/pkgconfig/libcap-store.pc" "$inc/libcapstore.h" \
-		 "$inc/linux/capstore.h"; do
+		 "$lib/pkgconfig/libcap-store-uring.pc" \
+		 "$inc/libcapstore-uring.h" "$inc/linux/capstore.h" \
+		 "$man7/capstore.7" "$doc/examples/counter.c" \
+		 "$doc/examples/kvstore.c" "$doc/examples/pass_cap.c" \
+		 "$libexec/counter" "$libexec/kvstore" "$libexec/pass_cap"; do
 		[ -e "$f" ] || { echo "missing: $f"; return 1; }
 	done
 }
-t "libraries, headers and pkg-config file are installed" installed
+t "libraries, headers, pkg-config files, man pages and examples are installed" installed
 
 soname() {
 	readelf -d "$lib/libcap-store.so.1.0.0" |
@@ -70,17 +78,27 @@ exports() {
 }
 t "it exports exactly the header's functions, at LIBCAPSTORE_1.0" exports
 
+# The io_uring header: static inline helpers only, so nothing to export.
+sed -n 's/^static inline [a-z].*[ *]\(capstore_[a-z_]*\)(.*/\1/p' \
+	include/libcapstore-uring.h | sort > "$scratch/uring"
+uring_inline() {
+	[ -s "$scratch/uring" ] &&
+	! grep -E '^[a-z].*[ *]capstore_[a-z_]*\(' include/libcapstore-uring.h |
+		grep -v '^static inline'
+}
+t "the io_uring header has only static inline helpers" uring_inline
+
 man_pages() (
-	for f in $(cat "$scratch/header"); do
+	for f in $(cat "$scratch/header" "$scratch/uring"); do
 		[ -e "$man3/$f.3" ] || { echo "no man page: $f.3"; return 1; }
 	done
 	cd "$dest$MANDIR" || return 1
-	for page in man3/*.3; do
+	for page in man3/*.3 man7/*.7; do
 		groff -man -Tutf8 -ww -z -I. "$page" 2>&1 | grep . && return 1
 	done
 	return 0
 )
-t "every function has a man page, and they render without warnings" man_pages
+t "every function and helper has a man page, and they render without warnings" man_pages
 
 export PKG_CONFIG_PATH="$lib/pkgconfig" PKG_CONFIG_SYSROOT_DIR="$dest"
 
@@ -101,6 +119,36 @@ if command -v c++ > /dev/null; then
 		-c -o "$scratch/header.o" "$scratch/header.c"
 else
 	skip "the installed header compiles alone as C++" "no c++"
+fi
+
+echo '#include <libcapstore-uring.h>' > "$scratch/uring.c"
+if pkg-config --exists liburing; then
+	ucflags=$(pkg-config --cflags libcap-store-uring)
+	t "the installed io_uring header compiles alone as C11 (with _DEFAULT_SOURCE)" \
+		$CC -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Werror $ucflags \
+		-c -o "$scratch/uring.o" "$scratch/uring.c"
+	if command -v c++ > /dev/null; then
+		t "the installed io_uring header compiles alone as C++" \
+			c++ -x c++ -Wall -Wextra -Werror $ucflags \
+			-c -o "$scratch/uring.o" "$scratch/uring.c"
+	fi
+	cp test/check-uring.c "$scratch/check-uring.c"
+	uring_build() {
+		$CC -Wall -Wextra -Werror $ucflags -o "$scratch/check-uring" \
+			"$scratch/check-uring.c" \
+			$(pkg-config --libs libcap-store-uring)
+	}
+	t "an io_uring program builds with pkg-config libcap-store-uring" \
+		uring_build
+	if LD_LIBRARY_PATH=$lib "$scratch/check-uring" > "$log" 2>&1; then
+		grep -E '^(not )?ok' "$log" >> "$results"
+	else
+		grep -E '^(not )?ok' "$log" >> "$results"
+		not_ok "check-uring failed"
+	fi
+else
+	skip "the io_uring header and pkg-config libcap-store-uring" \
+		"no liburing.pc"
 fi
 
 # Built where it cannot see the source tree.
@@ -145,10 +193,26 @@ else
 	}
 	t "examples/counter fails cleanly without /dev/capstore" counter_fails
 fi
-counter_usage() { ./examples/counter --bogus; [ $? -eq 2 ]; }
-t "examples/counter rejects a bad option with status 2" counter_usage
-counter_static() { file examples/counter | grep -q 'statically linked'; }
-t "examples/counter is statically linked" counter_static
+for ex in counter kvstore pass_cap; do
+	ex_usage() { ./examples/$ex --bogus 2>/dev/null; [ $? -eq 2 ]; }
+	t "examples/$ex rejects a bad option with status 2" ex_usage
+	ex_static() { file examples/$ex | grep -q 'statically linked'; }
+	t "examples/$ex is statically linked" ex_static
+done
+if [ ! -e /dev/capstore ]; then
+	kv_fails() {
+		./examples/kvstore get k
+		[ $? -eq 1 ] && ./examples/kvstore put k v 2>&1 |
+			grep -qx 'kvstore: /dev/capstore: No such file or directory'
+	}
+	t "examples/kvstore fails cleanly without /dev/capstore" kv_fails
+fi
+kv_usage() {
+	./examples/kvstore put onlykey 2>/dev/null; [ $? -eq 2 ] &&
+	{ ./examples/kvstore frob 2>/dev/null; [ $? -eq 2 ]; } &&
+	{ ./examples/kvstore --slot 32 list 2>/dev/null; [ $? -eq 2 ]; }
+}
+t "examples/kvstore rejects bad command lines with status 2" kv_usage
 
 # Number the lines, plan first.
 awk '/^(not )?ok/ { n++; sub(/ok -/, "ok " n " -") } { line[NR] = $0 }
