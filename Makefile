@@ -5,7 +5,13 @@
 #   make check        every test, in the VM (installs missing packages
 #                     first); TESTS='glob ...' picks scenarios, JOBS=N runs
 #                     N VMs at once
-#   make demo         boot the VM and run capstore-demo in it
+#   make demo         the persistent visitor counter, over several boots
+#                     of the VM and a power cut
+#   make check-debug  the VM tests again on the debug kernel (KASAN, UBSAN,
+#                     lockdep, kmemleak, ...), the module built against
+#                     its headers; DEBUG_TESTS='glob ...' picks scenarios
+#   make debug-kernel build that debug kernel's packages from
+#                     linux-source-6.1 (about 45 minutes)
 #   make install      DESTDIR=, PREFIX= (default /usr/local)
 #   make lint         checkpatch --strict, W=1 and sparse on the module
 #   make deps         install the Debian packages the build and tests need
@@ -14,7 +20,9 @@
 #
 # KDIR=/path/to/kernel/build builds the module against another kernel tree.
 # The kernel the VM boots and its modules: VM_KERNEL, VM_MODULES_DIR,
-# CAPSTORE_KO (see Documentation/testing.rst).
+# CAPSTORE_KO (see Documentation/testing.rst). The debug kernel:
+# CAPSTORE_DEBUG_KERNEL, else ../shared/debug-kernel, else the output of
+# "make debug-kernel" (scripts/debug-kernel.sh).
 
 PREFIX ?= /usr/local
 JOBS ?= 2
@@ -27,7 +35,7 @@ has_install = $(shell grep -Eqs '^install[[:space:]]*:' $(1)/Makefile && echo y)
 kdir_arg = $(if $(KDIR),KDIR=$(KDIR))
 
 # "make check" installs packages before anything is built, even with -j.
-deps_first := $(if $(filter check,$(MAKECMDGOALS)),deps)
+deps_first := $(if $(filter check check-debug demo,$(MAKECMDGOALS)),deps)
 
 all: module lib tools tests
 
@@ -54,8 +62,16 @@ tests: lib | $(deps_first)
 check: deps all
 	JOBS=$(JOBS) selftests/run.sh
 
-demo: all
-	selftests/vm/vmrun.sh --disk store:256M selftests/vm/demo.sh
+# The same tests and tools; scripts/check-debug.sh builds the module
+# against the debug kernel's headers, in build/kmod-debug/.
+check-debug: deps lib tools tests
+	JOBS=$(JOBS) scripts/check-debug.sh
+
+debug-kernel:
+	scripts/debug-kernel.sh build
+
+demo: deps all
+	scripts/demo.sh
 
 deps:
 	scripts/deps.sh
@@ -92,4 +108,44 @@ clean:
 distclean: clean
 	rm -rf selftests/.cache
 
-.PHONY: all module lib tools tests check demo deps lint install clean distclean
+.PHONY: all module lib tools tests check check-debug debug-kernel demo deps lint \
+	install clean distclean
+
+# make torture: the crash-consistency torture, long (Documentation/
+# testing.rst, "Crash-consistency torture"): CYCLES power cuts of the VM
+# (default 300) and the dm-log-writes replay checked after every log entry;
+# TORTURE_TESTS picks the lanes, JOBS runs them side by side.
+CYCLES ?= 300
+TORTURE_TESTS ?= torture_powercut torture_flush
+
+torture: deps all
+	TORTURE_CYCLES=$(CYCLES) TORTURE_FLUSH=full JOBS=$(JOBS) \
+		selftests/run.sh $(TORTURE_TESTS)
+
+.PHONY: torture
+
+# System integration, DKMS and documentation (Documentation/admin-guide.rst):
+#   make install    also installs etc/: the udev rule, the systemd units and
+#                   the modules-load.d entry (etc/Makefile)
+#   make dkms       the DKMS source tree /usr/src/capstore-VERSION; as root
+#                   without DESTDIR also dkms add and dkms install
+#                   (scripts/dkms.sh)
+#   make docs       the HTML documentation, with Sphinx (python3-sphinx),
+#                   into build/docs/html (Documentation/Makefile)
+install: install-etc
+
+install-etc:
+	$(MAKE) -C etc install
+
+dkms:
+	scripts/dkms.sh install
+
+docs:
+	$(MAKE) -C Documentation html
+
+clean: clean-etc
+
+clean-etc:
+	$(MAKE) -C etc clean
+
+.PHONY: install-etc dkms docs clean-etc
