@@ -21,10 +21,14 @@ set -eu
 # bc flex bison libelf-dev   kernel build helpers (kbuild, objtool)
 # perl               checkpatch.pl
 # coreutils grep findutils util-linux   the host scripts (awk: mawk is enough)
+# dkms               the install_dkms test builds the module through DKMS
+# python3-sphinx     make docs; install_docs builds the docs, warnings fatal
+# fio                the baseline of the benchmarks (make bench)
+# systemd udev       systemd-analyze verify and udevadm verify of etc/
 PACKAGES="build-essential linux-headers-amd64 linux-image-amd64
 linux-source-6.1 qemu-system-x86 busybox-static liburing-dev sparse kmod
 cpio xz-utils bc flex bison libelf-dev perl coreutils grep findutils
-util-linux"
+util-linux dkms python3-sphinx fio systemd udev"
 
 if [ "${1:-}" = --list ]; then
 	echo "$PACKAGES" | tr '\n' ' '
