@@ -14,7 +14,8 @@
 
 /*
  * Opening a block device exclusively. 6.5 added a holder_ops argument and
- * turned fmode_t into blk_mode_t; 6.8 replaced the call with bdev_file_open.
+ * turned fmode_t into blk_mode_t; 6.8 replaced the call with
+ * bdev_open_by_dev() and 6.9 with bdev_file_open_by_dev().
  */
 static inline struct block_device *cs_bdev_open(dev_t dev, void *holder)
 {

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #ifndef CAPSTORE_VERSION
 #define CAPSTORE_VERSION "unknown"
@@ -30,11 +31,14 @@ static const struct cs_command cs_commands[] = {
 	{ "detach", cmd_detach, "take a final checkpoint and detach a store" },
 	{ "checkpoint", cmd_checkpoint, "checkpoint an attached store now" },
 	{ "status", cmd_status, "show the attached stores" },
+	{ "set", cmd_set, "change the checkpoint settings of an attached store" },
 	{ "ls", cmd_ls, "list the slots of a node of an attached store" },
 	{ "bench", cmd_bench, "benchmark an attached store (io, caps)" },
 };
 
 #define NCOMMANDS (sizeof(cs_commands) / sizeof(cs_commands[0]))
+
+#define PROGRESS_DELAY_MS	500
 
 static void vmsg(const struct cs_ctx *ctx, int err, const char *fmt,
 		 va_list ap)
@@ -125,11 +129,22 @@ static int run_command(const struct cs_command *cmd, int argc, char **argv)
 		.out = stdout,
 		.err = stderr,
 		.sysfs = getenv("CAPSTORE_SYSFS"),
+		.progress = isatty(STDERR_FILENO),
+		.progress_delay_ms = PROGRESS_DELAY_MS,
 	};
+	const char *delay = getenv("CAPSTORE_PROGRESS_DELAY_MS");
+	char *end;
+	unsigned long ms;
 	int ret;
 
 	if (!ctx.sysfs || !*ctx.sysfs)
 		ctx.sysfs = "/sys";
+	if (delay && *delay) {
+		errno = 0;
+		ms = strtoul(delay, &end, 10);
+		if (!errno && !*end && ms <= 3600000)
+			ctx.progress_delay_ms = (unsigned int)ms;
+	}
 
 	opterr = 0;
 	optind = 1;

@@ -12,6 +12,7 @@
 #ifndef CAPSTORE_TOOLS_CAPSTORE_H
 #define CAPSTORE_TOOLS_CAPSTORE_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 /* Exit codes of every subcommand. */
@@ -26,12 +27,19 @@
  * @err: where messages go (stderr)
  * @sysfs: where sysfs is mounted ("/sys"; the environment variable
  *	CAPSTORE_SYSFS overrides it, for tests), read by the online commands
+ * @progress: long offline work may show a progress line on @err (it is a
+ *	terminal); see progress.h
+ * @progress_delay_ms: how long the work must have taken before the line
+ *	appears (500; the environment variable CAPSTORE_PROGRESS_DELAY_MS
+ *	overrides it, for tests)
  */
 struct cs_ctx {
 	const char *sub;
 	FILE *out;
 	FILE *err;
 	const char *sysfs;
+	bool progress;
+	unsigned int progress_delay_ms;
 };
 
 /* "capstore <sub>: <message>\n" on ctx->err. */
@@ -63,6 +71,7 @@ int cmd_attach(struct cs_ctx *ctx, int argc, char **argv);
 int cmd_detach(struct cs_ctx *ctx, int argc, char **argv);
 int cmd_checkpoint(struct cs_ctx *ctx, int argc, char **argv);
 int cmd_status(struct cs_ctx *ctx, int argc, char **argv);
+int cmd_set(struct cs_ctx *ctx, int argc, char **argv);
 int cmd_ls(struct cs_ctx *ctx, int argc, char **argv);
 int cmd_bench(struct cs_ctx *ctx, int argc, char **argv);
 

@@ -8,6 +8,7 @@
 #include "capstore.h"
 #include "bitmap.h"
 #include "image.h"
+#include "progress.h"
 #include "util.h"
 
 #include <errno.h>
@@ -17,6 +18,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <linux/capstore.h>
 
@@ -45,6 +47,10 @@ struct dump {
 	size_t ninterior, interior_cap;
 	struct run *runs;
 	size_t nruns, runs_cap;
+
+	/* blocks listed of the checkpoint's, when the dump goes to a file */
+	__u64 nseen;
+	struct cs_progress progress;
 };
 
 static void dump_error(struct dump *d, const char *fmt, ...)
@@ -55,6 +61,7 @@ static void dump_error(struct dump *d, const char *fmt, ...)
 	va_list ap;
 
 	d->errors++;
+	cs_progress_clear(&d->progress);
 	fprintf(d->ctx->err, "capstore %s: ", d->ctx->sub);
 	va_start(ap, fmt);
 	vfprintf(d->ctx->err, fmt, ap);
@@ -186,6 +193,7 @@ static int list_block(void *arg, __u64 blkno, unsigned int level,
 			   (uint64_t)first_leaf);
 		return 1;
 	}
+	cs_progress_update(&d->progress, ++d->nseen);
 	d->nblocks++;
 	if (level) {
 		if (grow((void **)&d->interior, &d->interior_cap,
@@ -372,6 +380,7 @@ static int dump_node(struct dump *d, __u64 oid, const struct capstore_dobj *r)
 			   (uint64_t)le64_to_cpu(b->blkno));
 		return 0;
 	}
+	cs_progress_update(&d->progress, ++d->nseen);
 	buf = malloc(CAPSTORE_BLOCK_SIZE);
 	if (!buf)
 		return -ENOMEM;
@@ -480,7 +489,7 @@ static int otable_block_once(void *arg, __u64 blkno, unsigned int level,
 	return cs_bitmap_set(&d->otable_seen, blkno);
 }
 
-static int dump_checkpoint(struct dump *d, const struct cs_slot *s)
+static int dump_trees(struct dump *d, const struct cs_slot *s)
 {
 	const struct capstore_dhdr *h = &s->hdr;
 	const struct cs_walk_ops ops = {
@@ -532,6 +541,36 @@ static int dump_checkpoint(struct dump *d, const struct cs_slot *s)
 	return cs_tree_walk(&d->img, &h->otable.root, h->otable.height,
 			    capstore_otable_leaves(d->next_oid),
 			    CS_WALK_READ_LEAVES, &ops, d);
+}
+
+/*
+ * A progress line while the dump goes to a file or a pipe (when it goes to
+ * the terminal, the dump itself shows how far it got).
+ */
+static void start_progress(struct dump *d, const struct cs_slot *s)
+{
+	const struct capstore_geom *g = &d->img.geom;
+	__u64 used = le64_to_cpu(s->hdr.used_blocks);
+	char what[CS_PROGRESS_WHAT_LEN];
+
+	if (used > g->nblocks)
+		used = g->nblocks;
+	snprintf(what, sizeof(what), "dumping checkpoint %" PRIu64,
+		 (uint64_t)s->seq);
+	cs_progress_start(&d->progress, d->ctx,
+			  !isatty(fileno(d->ctx->out)), 0,
+			  used > g->data_start ? used - g->data_start : 0,
+			  what);
+}
+
+static int dump_checkpoint(struct dump *d, const struct cs_slot *s)
+{
+	int err;
+
+	start_progress(d, s);
+	err = dump_trees(d, s);
+	cs_progress_end(&d->progress);
+	return err;
 }
 
 static int run_dump(struct dump *d, const char *path)

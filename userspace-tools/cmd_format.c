@@ -3,10 +3,12 @@
  * capstore format: write a new, empty store (superblock, zeroed header
  * slots, checkpoint 1 holding only the root node) to a block device or an
  * image file. Writes only the few blocks it needs, so sparse image files
- * stay sparse.
+ * stay sparse; with --zero it first writes zeroes over every block of the
+ * store (a progress line on a terminal).
  */
 #include "capstore.h"
 #include "image.h"
+#include "progress.h"
 #include "util.h"
 
 #include <errno.h>
@@ -28,8 +30,12 @@ struct format_opts {
 	bool have_uuid;
 	__u8 uuid[16];
 	bool force;
+	bool zero;
 	const char *path;
 };
+
+#define ZERO_CHUNK	(1U << 20)	/* bytes per write */
+#define ZERO_SYNC	(64ULL << 20)	/* flushed every so many bytes */
 
 /* Blocks format writes, besides the superblock and header slots. */
 struct format_layout {
@@ -56,6 +62,8 @@ static void format_usage(FILE *f)
 		"  -L, --label LABEL    label, up to 32 bytes\n"
 		"  -U, --uuid UUID      uuid instead of a random one\n"
 		"  -f, --force          overwrite an existing capstore store\n"
+		"  -z, --zero           write zeroes over every block of the store\n"
+		"                       first (slow; the file is no longer sparse)\n"
 		"  -h, --help           show this help\n",
 		CAPSTORE_MIN_HEADER_SLOTS, CAPSTORE_MAX_HEADER_SLOTS,
 		CAPSTORE_DEFAULT_HEADER_SLOTS);
@@ -71,6 +79,7 @@ static int parse_format_args(struct cs_ctx *ctx, int argc, char **argv,
 		{ "label", required_argument, NULL, 'L' },
 		{ "uuid", required_argument, NULL, 'U' },
 		{ "force", no_argument, NULL, 'f' },
+		{ "zero", no_argument, NULL, 'z' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -78,7 +87,7 @@ static int parse_format_args(struct cs_ctx *ctx, int argc, char **argv,
 	int c;
 
 	o->slots = CAPSTORE_DEFAULT_HEADER_SLOTS;
-	while ((c = getopt_long(argc, argv, ":s:b:S:L:U:fh", longopts,
+	while ((c = getopt_long(argc, argv, ":s:b:S:L:U:fzh", longopts,
 				NULL)) != -1) {
 		switch (c) {
 		case 's':
@@ -117,6 +126,9 @@ static int parse_format_args(struct cs_ctx *ctx, int argc, char **argv,
 			break;
 		case 'f':
 			o->force = true;
+			break;
+		case 'z':
+			o->zero = true;
 			break;
 		case 'h':
 			format_usage(ctx->out);
@@ -289,6 +301,64 @@ out:
 	return err;
 }
 
+/*
+ * Write zeroes over blocks 0 .. @nblocks - 1, really: no discard, no
+ * hole punching, which may leave the old data readable or the space
+ * unallocated. Flushed as it goes, so that the progress line tells what
+ * reached the device.
+ */
+static int zero_store(const struct cs_ctx *ctx, const struct cs_image *img,
+		      __u64 nblocks)
+{
+	__u64 total = nblocks << CAPSTORE_BLOCK_SHIFT, off = 0, synced = 0;
+	char what[CS_PROGRESS_WHAT_LEN];
+	struct cs_progress pr;
+	size_t len;
+	ssize_t n;
+	void *buf;
+	int err = 0;
+
+	buf = calloc(1, ZERO_CHUNK);
+	if (!buf) {
+		cs_msg_err(ctx, -ENOMEM, "zeroing %s", img->path);
+		return -ENOMEM;
+	}
+	snprintf(what, sizeof(what), "zeroing %s", img->path);
+	cs_progress_start(&pr, ctx, true, CS_PROGRESS_BYTES, total, what);
+	while (off < total) {
+		len = total - off < ZERO_CHUNK ? (size_t)(total - off)
+					       : ZERO_CHUNK;
+		n = pwrite(img->fd, buf, len, (off_t)off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			err = -errno;
+			break;
+		}
+		if (!n) {
+			err = -EIO;
+			break;
+		}
+		off += (__u64)n;
+		if (off - synced >= ZERO_SYNC) {
+			err = cs_image_sync(img);
+			if (err)
+				break;
+			synced = off;
+		}
+		cs_progress_update(&pr, off);
+	}
+	if (!err)
+		err = cs_image_sync(img);
+	cs_progress_end(&pr);
+	if (err)
+		cs_msg_err(ctx, err, "zeroing %s (%" PRIu64 " of %" PRIu64
+			   " bytes done)", img->path, (uint64_t)off,
+			   (uint64_t)total);
+	free(buf);
+	return err;
+}
+
 static int get_uuid(__u8 uuid[16])
 {
 	size_t done = 0;
@@ -356,7 +426,7 @@ out:
 
 static void print_summary(const struct cs_ctx *ctx, const char *path,
 			  const struct capstore_geom *g,
-			  const struct format_layout *l)
+			  const struct format_layout *l, bool zeroed)
 {
 	char uuid[CS_UUID_STR_LEN], bytes[CS_BYTES_STR_LEN];
 
@@ -379,6 +449,9 @@ static void print_summary(const struct cs_ctx *ctx, const char *path,
 	fprintf(ctx->out, "  checkpoint    seq 1, root node oid %llu, "
 		"%" PRIu64 " blocks used\n", CAPSTORE_OID_ROOT,
 		(uint64_t)l->used);
+	if (zeroed)
+		fprintf(ctx->out, "  zeroed        every block, %" PRIu64
+			" bytes\n", (uint64_t)(g->nblocks << CAPSTORE_BLOCK_SHIFT));
 }
 
 int cmd_format(struct cs_ctx *ctx, int argc, char **argv)
@@ -471,6 +544,8 @@ int cmd_format(struct cs_ctx *ctx, int argc, char **argv)
 		}
 	}
 	plan_layout(&g, &l);
+	if (o.zero && zero_store(ctx, &img, g.nblocks))
+		goto out_close;
 	if (write_store(ctx, &img, &g, &l))
 		goto out_close;
 	err = cs_image_close(&img);
@@ -478,7 +553,7 @@ int cmd_format(struct cs_ctx *ctx, int argc, char **argv)
 		cs_msg_err(ctx, err, "closing %s", o.path);
 		goto out_unlink;
 	}
-	print_summary(ctx, o.path, &g, &l);
+	print_summary(ctx, o.path, &g, &l, o.zero);
 	return CS_EXIT_OK;
 
 out_close:

@@ -18,6 +18,7 @@
 #include "capstore.h"
 #include "bitmap.h"
 #include "image.h"
+#include "progress.h"
 #include "util.h"
 
 #include <errno.h>
@@ -94,6 +95,9 @@ struct fsck {
 	__u64 nsegments, nnodes, nforwarders;
 	__u64 meta_blocks, data_blocks;
 	__u64 nslots, ndead;
+
+	/* blocks checked of the checkpoint's, on a terminal */
+	struct cs_progress progress;
 };
 
 static void problem(struct fsck *f, const char *fmt, ...)
@@ -106,6 +110,7 @@ static void problem(struct fsck *f, const char *fmt, ...)
 	f->nproblems++;
 	if (f->max_report && f->nproblems > f->max_report)
 		return;
+	cs_progress_clear(&f->progress);
 	fprintf(f->ctx->err, "capstore %s: ", f->ctx->sub);
 	va_start(ap, fmt);
 	vfprintf(f->ctx->err, fmt, ap);
@@ -121,6 +126,7 @@ static void warning(struct fsck *f, const char *fmt, ...)
 	va_list ap;
 
 	f->nwarnings++;
+	cs_progress_clear(&f->progress);
 	fprintf(f->ctx->err, "capstore %s: warning: ", f->ctx->sub);
 	va_start(ap, fmt);
 	vfprintf(f->ctx->err, fmt, ap);
@@ -237,6 +243,7 @@ static int mark_block(void *arg, __u64 blkno, unsigned int level,
 		f->data_blocks++;
 	else
 		f->meta_blocks++;
+	cs_progress_update(&f->progress, f->meta_blocks + f->data_blocks);
 	return 0;
 }
 
@@ -384,6 +391,7 @@ static void check_slot(struct fsck *f, __u64 node, unsigned int i,
 	f->ndead++;
 	if (!f->verbose)
 		return;
+	cs_progress_clear(&f->progress);
 	fprintf(f->ctx->out, "node %" PRIu64 " slot %u: dead capability to %s",
 		(uint64_t)node, i,
 		cs_kind_name(le32_to_cpu(s->kind), kind, sizeof(kind)));
@@ -712,11 +720,22 @@ static void print_summary(struct fsck *f, unsigned int slot)
 
 static int check_checkpoint(struct fsck *f, const struct cs_slot *slot)
 {
+	__u64 used = le64_to_cpu(slot->hdr.used_blocks);
+	const struct capstore_geom *g = &f->img.geom;
+	char what[CS_PROGRESS_WHAT_LEN];
 	__u64 b;
 	int err;
 
 	f->hdr = &slot->hdr;
 	f->next_oid = le64_to_cpu(slot->hdr.next_oid);
+	/* The blocks the walks enter: all used ones but the first few. */
+	if (used > g->nblocks)
+		used = g->nblocks;
+	snprintf(what, sizeof(what), "checking checkpoint %" PRIu64,
+		 (uint64_t)slot->seq);
+	cs_progress_start(&f->progress, f->ctx, true, 0,
+			  used > g->data_start ? used - g->data_start : 0,
+			  what);
 	err = cs_bitmap_init(&f->reach, f->img.geom.nblocks);
 	if (err)
 		return err;
@@ -730,6 +749,7 @@ static int check_checkpoint(struct fsck *f, const struct cs_slot *slot)
 		err = check_objects(f);
 	if (!err)
 		err = check_spacemap(f);
+	cs_progress_end(&f->progress);
 	return err;
 }
 

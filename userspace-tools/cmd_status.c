@@ -32,8 +32,10 @@ static void status_usage(FILE *f)
 		"\n"
 		"Show every attached store, or STORE (a store id, a store name, or\n"
 		"the block device or image file it is attached from): device, uuid,\n"
-		"label, size, free space, objects, checkpoints, stalls, blocks\n"
-		"written, open capabilities, state.\n"
+		"label, size, free space, objects, open capabilities, state; the\n"
+		"checkpoint settings (interval, dirty limit, section timeout; change\n"
+		"them with capstore set); and what checkpoints did since attach\n"
+		"(count, failures, durations, stalls, bytes written, dirty bytes).\n"
 		"\n"
 		"Options:\n"
 		"  -j, --json         print a JSON array with one object per store\n"
@@ -55,13 +57,17 @@ struct store_info {
 };
 
 /* Files shown with a label, in this order; and how. */
-enum fmt { F_RAW, F_STR, F_DEV, F_BLOCKS, F_FREE, F_NS, F_WRITTEN, F_BOOL };
+enum fmt {
+	F_RAW, F_STR, F_DEV, F_BLOCKS, F_FREE, F_NS, F_MS, F_INTERVAL,
+	F_LIMIT, F_BYTES, F_WRITTEN, F_BOOL
+};
 
 static const struct {
 	const char *file;
 	const char *label;
 	enum fmt fmt;
 } known[] = {
+	/* identity and space */
 	{ "id", "id", F_RAW },
 	{ "dev", "device", F_DEV },
 	{ "uuid", "uuid", F_RAW },
@@ -69,14 +75,25 @@ static const struct {
 	{ "blocks", "size", F_BLOCKS },
 	{ "free_blocks", "free", F_FREE },
 	{ "objects", "objects", F_RAW },
-	{ "seq", "last checkpoint seq", F_RAW },
-	{ "checkpoints", "checkpoints taken", F_RAW },
-	{ "last_checkpoint_ns", "last checkpoint took", F_NS },
-	{ "last_stall_ns", "last stall", F_NS },
-	{ "max_stall_ns", "max stall", F_NS },
-	{ "blocks_written", "written", F_WRITTEN },
 	{ "open_caps", "open capabilities", F_RAW },
 	{ "shutdown", "shut down", F_BOOL },
+	/* the checkpoint schedule (capstore set) */
+	{ "interval_ms", "checkpoint interval", F_INTERVAL },
+	{ "dirty_limit_bytes", "dirty limit", F_LIMIT },
+	{ "section_timeout_ms", "section timeout", F_MS },
+	/* what checkpoints did since attach */
+	{ "seq", "last checkpoint seq", F_RAW },
+	{ "checkpoints", "checkpoints taken", F_RAW },
+	{ "failed_checkpoints", "failed checkpoints", F_RAW },
+	{ "last_checkpoint_ns", "last checkpoint took", F_NS },
+	{ "max_checkpoint_ns", "longest checkpoint", F_NS },
+	{ "last_stall_ns", "last stall", F_NS },
+	{ "max_stall_ns", "max stall", F_NS },
+	{ "last_checkpoint_pages", "last snapshot pages", F_RAW },
+	{ "blocks_written", "written", F_WRITTEN },
+	{ "dirty_bytes", "dirty", F_BYTES },
+	{ "sections_open", "sections open", F_RAW },
+	{ "sections_broken", "sections broken", F_RAW },
 };
 
 #define NKNOWN (sizeof(known) / sizeof(known[0]))
@@ -291,6 +308,36 @@ static void print_known(FILE *f, const struct store_info *si, size_t k)
 		format_ns(n, t, sizeof(t));
 		fputs(t, f);
 		break;
+	case F_MS:
+		if (cs_parse_u64(v, &n))
+			goto raw;
+		fprintf(f, "%" PRIu64 " ms", (uint64_t)n);
+		break;
+	case F_INTERVAL:
+		if (cs_parse_u64(v, &n))
+			goto raw;
+		if (!n)
+			fputs("off (no scheduled checkpoints)", f);
+		else
+			fprintf(f, "%" PRIu64 " ms", (uint64_t)n);
+		break;
+	case F_LIMIT:
+		if (cs_parse_u64(v, &n))
+			goto raw;
+		if (!n) {
+			fputs("0 (a checkpoint as soon as anything is dirty)", f);
+			break;
+		}
+		/* fall through */
+	case F_BYTES:
+		if (cs_parse_u64(v, &n))
+			goto raw;
+		cs_format_bytes(n, b1, sizeof(b1));
+		if (n < 1024)
+			fputs(b1, f);
+		else
+			fprintf(f, "%s (%" PRIu64 " bytes)", b1, (uint64_t)n);
+		break;
 	case F_WRITTEN:
 		if (cs_parse_u64(v, &n) || n > ~0ULL / CAPSTORE_BLOCK_SIZE)
 			goto raw;
@@ -413,6 +460,21 @@ static void json_u64(FILE *f, bool *first, const char *key, __u64 v)
 	fprintf(f, "%" PRIu64, (uint64_t)v);
 }
 
+/* Keys print_json() makes up; they win over a file of the same name. */
+static bool is_derived_key(const char *name)
+{
+	static const char *const keys[] = {
+		"name", "device", "backing_file", "block_size", "size_bytes",
+		"free_bytes", "written_bytes",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (!strcmp(keys[i], name))
+			return true;
+	return false;
+}
+
 static void print_json(FILE *f, const struct store_info *si)
 {
 	const struct attr *a;
@@ -436,14 +498,12 @@ static void print_json(FILE *f, const struct store_info *si)
 		json_u64(f, &first, "size_bytes", n * CAPSTORE_BLOCK_SIZE);
 	if (get_u64(si, "free_blocks", &n) && n <= ~0ULL / CAPSTORE_BLOCK_SIZE)
 		json_u64(f, &first, "free_bytes", n * CAPSTORE_BLOCK_SIZE);
+	if (get_u64(si, "blocks_written", &n) &&
+	    n <= ~0ULL / CAPSTORE_BLOCK_SIZE)
+		json_u64(f, &first, "written_bytes", n * CAPSTORE_BLOCK_SIZE);
 	for (i = 0; i < si->nattrs; i++) {
 		a = &si->attrs[i];
-		/* The derived keys above win over a file of the same name. */
-		if (!strcmp(a->name, "name") || !strcmp(a->name, "device") ||
-		    !strcmp(a->name, "backing_file") ||
-		    !strcmp(a->name, "block_size") ||
-		    !strcmp(a->name, "size_bytes") ||
-		    !strcmp(a->name, "free_bytes"))
+		if (is_derived_key(a->name))
 			continue;
 		json_key(f, &first, a->name);
 		if (!strcmp(a->name, "shutdown") &&

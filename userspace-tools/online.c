@@ -146,6 +146,33 @@ int cs_store_attr(const struct cs_ctx *ctx, const char *store,
 	return cs_sysfs_read(ctx, rel, buf, len);
 }
 
+int cs_store_attr_write(const struct cs_ctx *ctx, const char *store,
+			const char *attr, const char *value)
+{
+	char path[CS_PATH_LEN];
+	size_t len = strlen(value);
+	ssize_t n;
+	int fd, err = 0;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/" CS_SYSFS_STORES "/%s/%s",
+			     ctx->sysfs, store, attr) >= sizeof(path))
+		return -ENAMETOOLONG;
+	/* No O_CREAT: a missing file is a setting the module lacks. */
+	fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	do {
+		n = write(fd, value, len);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		err = -errno;
+	else if ((size_t)n != len)
+		err = -EIO;
+	if (close(fd) && !err)
+		err = -errno;
+	return err;
+}
+
 int cs_store_attr_u64(const struct cs_ctx *ctx, const char *store,
 		      const char *attr, __u64 *val)
 {

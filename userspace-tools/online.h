@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 OR MIT */
 /*
- * What the online subcommands (attach, detach, checkpoint, status, ls)
+ * What the online subcommands (attach, detach, checkpoint, status, set, ls)
  * share: the control device with its errors explained, the attached
  * stores as the module shows them in sysfs, and the resolution of a STORE
  * argument (an id, a store name, a block device or an image file) to one
@@ -83,7 +83,15 @@ int cs_sysfs_read(const struct cs_ctx *ctx, const char *rel, char *buf,
 int cs_store_attr(const struct cs_ctx *ctx, const char *store,
 		  const char *attr, char *buf, size_t len);
 
-/* The same, parsed as an unsigned decimal number. */
+/*
+ * Write @value to <sysfs>/fs/capstore/<store>/<attr> in one write(2), as
+ * sysfs wants it. Returns 0 or -errno (what the module's store method
+ * returned: -EINVAL for a value it refuses).
+ */
+int cs_store_attr_write(const struct cs_ctx *ctx, const char *store,
+			const char *attr, const char *value);
+
+/* cs_store_attr(), parsed as an unsigned decimal number. */
 int cs_store_attr_u64(const struct cs_ctx *ctx, const char *store,
 		      const char *attr, __u64 *val);
 

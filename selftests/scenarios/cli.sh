@@ -1,14 +1,18 @@
 # SPDX-License-Identifier: GPL-2.0
 # The online subcommands of the capstore tool (/usr/bin/capstore in the
 # guest): attach by device and of an image file through a loop device that
-# detach releases again, status (human and JSON), ls (empty root, a
-# segment made by the counter example, a tree made by selftests/cli, dead
-# and weak capabilities in a store populated on the host), checkpoint,
-# detach by path, name and id, and the error messages: unformatted disk,
-# store not attached, already attached, capabilities still open.
+# detach releases again, status (human and JSON: parsed in the guest by
+# selftests/cli, and on the host by python3 or jq from what the guest
+# wrote to the disk "json"), set (values land in sysfs, bad ones are
+# refused), ls (empty root, a segment made by the counter example, a tree
+# made by selftests/cli, dead and weak capabilities in a store populated on
+# the host), checkpoint (--wait), detach by path, name and id, and the
+# error messages: unformatted disk, store not attached, already attached,
+# capabilities still open.
 disk store 64M
 disk blank 16M
 disk pop 16M
+disk json 1M
 
 host "format the store" "$CAPSTORE" format -L "cli test" "$(img store)"
 
@@ -81,6 +85,20 @@ no_loop_for() {
 	[ -z "$(loop_of "$1")" ]
 }
 
+# save_json N: capstore status --json into the Nth 64 KiB of disk "json",
+# for the host to parse after the boot.
+save_json() {
+	capstore status --json >/tmp/status.json || return 1
+	cat /tmp/status.json
+	dd if=/tmp/status.json of="$(dev json)" bs=65536 seek="$1" conv=notrunc,fsync 2>/dev/null
+}
+
+# sysfs_is ATTR VALUE: /sys/fs/capstore/vda/ATTR holds VALUE.
+sysfs_is() {
+	echo "$1: $(cat "/sys/fs/capstore/vda/$1"), expected $2"
+	[ "$(cat "/sys/fs/capstore/vda/$1")" = "$2" ]
+}
+
 cs_load_module
 S=$(dev store)
 B=$(dev blank)
@@ -125,6 +143,40 @@ tap_check "status --json: shutdown" run 0 '^    "shutdown": false,?$' capstore s
 tap_check "status --json: size" run 0 '^    "size_bytes": 67108864,$' capstore status --json
 tap_check "status --json: seq" run 0 '^    "seq": [0-9]+,?$' capstore status --json
 tap_check "status --json: an array" run 0 '^\[$' capstore status --json
+tap_check "status: checkpoint interval" run 0 "^  checkpoint interval +5000 ms$" capstore status
+tap_check "status: dirty limit" run 0 "^  dirty limit +[0-9.]+ [KMG]iB \([0-9]+ bytes\)$" capstore status
+tap_check "status: section timeout" run 0 "^  section timeout +2000 ms$" capstore status
+tap_check "status: checkpoints taken" run 0 "^  checkpoints taken +[0-9]+$" capstore status
+tap_check "status: failed checkpoints" run 0 "^  failed checkpoints +0$" capstore status
+tap_check "status: last checkpoint took" run 0 "^  last checkpoint took +[0-9.]+ (ns|us|ms|s)$" capstore status
+tap_check "status: longest checkpoint" run 0 "^  longest checkpoint +[0-9.]+ (ns|us|ms|s)$" capstore status
+tap_check "status: last stall" run 0 "^  last stall +[0-9.]+ (ns|us|ms|s)$" capstore status
+tap_check "status: written" run 0 "^  written +[0-9.]+ (B|KiB|MiB|GiB) \([0-9]+ blocks\)$" capstore status
+tap_check "status: dirty" run 0 "^  dirty +[0-9.]+ (B|KiB|MiB|GiB)( \([0-9]+ bytes\))?$" capstore status
+tap_check "status --json: interval_ms" run 0 '^    "interval_ms": 5000,$' capstore status --json
+tap_check "status --json: dirty_limit_bytes" run 0 '^    "dirty_limit_bytes": [0-9]+,$' capstore status --json
+tap_check "status --json: failed_checkpoints" run 0 '^    "failed_checkpoints": 0,$' capstore status --json
+tap_check "status --json: written_bytes" run 0 '^    "written_bytes": [0-9]+,$' capstore status --json
+tap_check "status --json of one store, for the host" save_json 0
+
+DL=$(cat /sys/fs/capstore/vda/dirty_limit_bytes)
+tap_check "set STORE SETTING=VALUE... prints nothing" \
+	silent capstore set "$S" interval=1000 dirty-limit=64M section-timeout=500
+tap_check "  ... interval_ms in sysfs" sysfs_is interval_ms 1000
+tap_check "  ... dirty_limit_bytes in sysfs" sysfs_is dirty_limit_bytes 67108864
+tap_check "  ... section_timeout_ms in sysfs" sysfs_is section_timeout_ms 500
+tap_check "  ... status shows them" run 0 "^  checkpoint interval +1000 ms$" capstore status vda
+tap_check "set STORE prints the settings" run 0 "^dirty-limit=67108864$" capstore set "$ID"
+tap_check "set --interval off -v" run 0 "^interval=0 \(was 1000\)$" capstore set --interval off -v vda
+tap_check "  ... interval_ms in sysfs" sysfs_is interval_ms 0
+tap_check "set with a bad value is a usage error" \
+	run 2 "^capstore set: interval '1' is out of range: .*\(try 'capstore set --help'\)$" capstore set vda section-timeout=1 interval=1
+tap_check "  ... and changes nothing" sysfs_is section_timeout_ms 500
+tap_check "set of an unknown setting is a usage error" run 2 "unknown setting 'interval_s'" capstore set vda interval_s=5
+tap_check "set of a store that is not attached fails" run 1 "no store with id 42 is attached" capstore set 42 interval=1000
+tap_check "set back to the defaults" silent capstore set vda interval=5s dirty-limit="$DL" section-timeout=2000
+tap_check "  ... interval_ms in sysfs" sysfs_is interval_ms 5000
+tap_check "  ... dirty_limit_bytes in sysfs" sysfs_is dirty_limit_bytes "$DL"
 tap_check "ls of the empty root node prints nothing" silent capstore ls "$S"
 tap_check "ls -l of the empty root node: the header" run 0 "^SLOT KIND" capstore ls -l "$ID"
 tap_check "ls of an empty slot fails" run 1 "slot 5 of the root node is empty" capstore ls vda 5
@@ -133,6 +185,10 @@ tap_check "checkpoint DEVICE" \
 tap_check "checkpoint --seq-only ID" run 0 '^[0-9]+$' capstore checkpoint --seq-only "$ID"
 SEQ=$(cat /tmp/o)
 tap_check "the checkpoint is the one sysfs shows" [ "$SEQ" = "$(cat /sys/fs/capstore/vda/seq)" ]
+tap_check "checkpoint --wait DEVICE" \
+	run 0 "^store $ID \(vda\): checkpoint [0-9]+ committed$" capstore checkpoint --wait "$S"
+tap_check "checkpoint --no-wait is a usage error (checkpoints always wait)" \
+	run 2 "unknown option '--no-wait'" capstore checkpoint --no-wait "$S"
 
 tap_check "counter makes a segment in root slot 0" counter --store-id "$ID"
 tap_check "ls shows the segment" \
@@ -144,7 +200,8 @@ tap_check "ls into a segment fails" \
 tap_check "status: two objects" run 0 "^  objects +2$" capstore status vda
 
 export CS_TEST_DEV=$S
-tap_run cli -t detach_busy -t ls_tree -t checkpoint_seq
+tap_run cli -t detach_busy -t ls_tree -t checkpoint_seq -t status_json \
+	-t set_settings -t set_needs_root -t checkpoint_wait
 
 tap_check "detach by device path" \
 	run 0 "^detached store $ID \(vda\)$" capstore detach "$S"
@@ -203,6 +260,9 @@ tap_check "  ... and leaves no loop device behind" no_loop_for /tmp/blank.img
 
 # ---------------------------------------------------- a populated store
 tap_check "attach the populated store" run 0 "^attached $P as store" capstore attach "$P"
+tap_check "attach the first store too" run 0 '^[0-9]+$' capstore attach -i "$S"
+tap_check "status --json of two stores, for the host" save_json 1
+tap_check "  ... detach the first store" silent capstore detach -q "$S"
 tap_check "ls: the root node" run 0 "^ 0 segment rwmgd +2 64.00 KiB$" capstore ls "$P"
 tap_check "ls: a node with restricted rights" run 0 "^ 1 node    rw-g-  +4$" capstore ls "$P"
 tap_check "ls: a read-map segment" run 0 "^ 2 segment r-m--  +5 4.00 KiB$" capstore ls "$P"
@@ -223,3 +283,38 @@ EOT
 
 host "fsck the store after the VM" "$CAPSTORE" fsck "$(img store)"
 host "fsck the populated store after the VM" "$CAPSTORE" fsck "$(img pop)"
+
+# check_json N STORES: the Nth 64 KiB of disk "json" (save_json N in the
+# guest) is JSON, an array of STORES stores with the settings and figures.
+check_json() {
+	local f=$WORK/status-$1.json
+	dd if="$(img json)" bs=65536 skip="$1" count=1 status=none | tr -d '\000' >"$f"
+	cat "$f"
+	if command -v python3 >/dev/null; then
+		python3 -m json.tool "$f" >/dev/null || return 1
+		python3 - "$f" "$2" <<'EOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert isinstance(d, list) and len(d) == int(sys.argv[2]), d
+for s in d:
+    for k in ("id", "size_bytes", "free_bytes", "objects", "interval_ms",
+              "dirty_limit_bytes", "section_timeout_ms", "seq",
+              "checkpoints", "failed_checkpoints", "last_checkpoint_ns",
+              "max_checkpoint_ns", "last_stall_ns", "max_stall_ns",
+              "blocks_written", "written_bytes", "dirty_bytes"):
+        assert type(s[k]) is int, (k, s.get(k))
+    assert s["shutdown"] is False
+    assert s["written_bytes"] == 4096 * s["blocks_written"]
+    assert s["interval_ms"] == 5000 and s["section_timeout_ms"] == 2000
+assert any(s["name"] == "vda" and s["label"] == "cli test" for s in d), d
+print("valid JSON:", len(d), "stores")
+EOF
+	elif command -v jq >/dev/null; then
+		jq -e "length == $2 and all(.[]; (.interval_ms | type) == \"number\")" "$f"
+	else
+		echo "no python3, no jq"
+		return 1
+	fi
+}
+host "status --json written in the guest parses (one store)" check_json 0 1
+host "status --json written in the guest parses (two stores)" check_json 1 2

@@ -2,10 +2,11 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Host tests of the capstore command; no VM needed: the offline subcommands
-# (format, fsck, dump) in full, the online ones (attach, detach, checkpoint,
-# status, ls) as far as they go without the module: command lines, the
-# "module not loaded" hint, and status over a fake sysfs tree
-# (CAPSTORE_SYSFS). selftests/scenarios/cli.sh tests them in the VM. Prints
+# (format, fsck, dump) in full, with their progress lines (on a terminal
+# made by script(1), and never elsewhere); the online ones (attach, detach,
+# checkpoint, status, set, ls) as far as they go without the module:
+# command lines, the "module not loaded" hint, and status and set over a
+# fake sysfs tree (CAPSTORE_SYSFS). selftests/scenarios/cli.sh tests them in the VM. Prints
 # TAP. Run by `make -C userspace-tools check`, which builds
 # the sanitized binary and the test helper first.
 #
@@ -137,7 +138,7 @@ fi
 # ------------------------------------------------------- online commands
 
 check "capstore --help lists the online commands" 0 "checkpoint +checkpoint an attached store" -- --help
-for sub in attach detach checkpoint status ls; do
+for sub in attach detach checkpoint status set ls; do
 	check "$sub --help exits 0" 0 "Usage: capstore $sub" -- "$sub" --help
 	check "$sub -h exits 0" 0 "Usage: capstore $sub" -- "$sub" -h
 	check "help $sub" 0 "Usage: capstore $sub" -- help "$sub"
@@ -146,7 +147,7 @@ for sub in attach detach checkpoint status ls; do
 done
 check "attach without a device is a usage error" 2 "missing DEVICE or FILE" -- attach
 check "attach with two devices is a usage error" 2 "too many" -- attach a b
-for sub in detach checkpoint ls; do
+for sub in detach checkpoint set ls; do
 	check "$sub without a store is a usage error" 2 "missing STORE" -- "$sub"
 done
 check "detach with two stores is a usage error" 2 "too many" -- detach 0 1
@@ -156,6 +157,21 @@ check "ls with three arguments is a usage error" 2 "too many" -- ls 0 1 2
 check "ls with a bad path is a usage error" 2 "bad path 'a/b'" -- ls 0 a/b
 check "ls with slot 32 is a usage error" 2 "bad path '3/32'" -- ls 0 3/32
 check "ls with a negative slot is a usage error" 2 "bad path" -- ls 0 -- -1
+check "checkpoint --no-wait is a usage error (checkpoints always wait)" 2 "unknown option '--no-wait'" -- checkpoint --no-wait 0
+check "set with only a setting is a usage error" 2 "missing STORE before 'interval=1000'" -- set interval=1000
+check "set with an unknown setting is a usage error" 2 "unknown setting 'speed'" -- set 0 speed=3
+check "set with a word that is no setting is a usage error" 2 "'fast' is not SETTING=VALUE" -- set 0 fast
+check "set with an empty value is a usage error" 2 "no value for interval" -- set 0 interval=
+check "set interval=abc is a usage error" 2 "bad interval 'abc'" -- set 0 interval=abc
+check "set interval=5 (below 10 ms) is a usage error" 2 "interval '5' is out of range: 0 or off" -- set 0 interval=5
+check "set interval=2d is a usage error" 2 "bad interval '2d'" -- set 0 interval=2d
+check "set --interval 25h is a usage error" 2 "interval '25h' is out of range" -- set --interval 25h 0
+check "set dirty-limit=100 (below 4 KiB) is a usage error" 2 "dirty-limit '100' is out of range: 0, or 4K..4P" -- set 0 dirty-limit=100
+check "set dirty-limit=5P is a usage error" 2 "dirty-limit '5P' is out of range" -- set 0 dirty-limit=5P
+check "set dirty-limit=1.5G is a usage error" 2 "bad dirty-limit '1.5G'" -- set 0 dirty-limit=1.5G
+check "set section-timeout=11min is a usage error" 2 "section-timeout '11min' is out of range: 0..600000" -- set 0 section-timeout=11min
+check "set section-timeout=off is a usage error" 2 "bad section-timeout 'off'" -- set 0 section-timeout=off
+check "set of one setting twice is a usage error" 2 "interval given twice" -- set --interval 10 0 interval_ms=20
 
 # Nothing here has the module: every online command says so (unless this
 # machine does have /dev/capstore, where these would touch real stores).
@@ -168,12 +184,15 @@ if [ ! -e /dev/capstore ]; then
 	check "detach without the module fails with the hint" 1 "$hint" -- detach 0
 	check "detach of a file without the module fails" 1 "$hint" -- detach "$tmp/online.img"
 	check "checkpoint without the module fails with the hint" 1 "$hint" -- checkpoint 0
+	check "checkpoint --wait without the module fails with the hint" 1 "$hint" -- checkpoint --wait 0
 	check "ls without the module fails with the hint" 1 "$hint" -- ls 0
 	check "ls -l of a path without the module fails" 1 "$hint" -- ls -l 0 3/0
 	export CAPSTORE_SYSFS="$tmp/no-sysfs"
 	check "status without the module fails with the hint" 1 "$hint" -- status
 	check "status --json without the module fails with the hint" 1 "$hint" -- status --json
 	check "status of a store without the module fails" 1 "$hint" -- status 0
+	check "set without the module fails with the hint" 1 "$hint" -- set 0 interval=1000
+	check "set (print) without the module fails with the hint" 1 "$hint" -- set 0
 	unset CAPSTORE_SYSFS
 	if command -v losetup >/dev/null && [ -n "$(losetup -j "$tmp/online.img" 2>/dev/null)" ]; then
 		fail "a failed attach leaves no loop device behind"
@@ -181,7 +200,7 @@ if [ ! -e /dev/capstore ]; then
 		pass "a failed attach leaves no loop device behind"
 	fi
 else
-	for t in attach detach checkpoint ls status; do
+	for t in attach detach checkpoint ls status set; do
 		pass "$t without the module # SKIP /dev/capstore exists here"
 	done
 fi
@@ -212,6 +231,14 @@ put $s/max_stall_ns '99\n'
 put $s/blocks_written '10\n'
 put $s/shutdown '0\n'
 put $s/interval_ms '5000\n'
+put $s/dirty_limit_bytes '16777216\n'
+put $s/section_timeout_ms '2000\n'
+put $s/failed_checkpoints '1\n'
+put $s/max_checkpoint_ns '2500000000\n'
+put $s/dirty_bytes '1536\n'
+put $s/last_checkpoint_pages '12\n'
+put $s/sections_open '0\n'
+put $s/sections_broken '0\n'
 put $s/mode 'two words\n'
 put $s/bytes '\x01\xff\xc3\xa9\n'
 put dev/block/254:0/uevent 'MAJOR=254\nMINOR=0\nDEVNAME=vda\n'
@@ -221,6 +248,9 @@ put $s/dev '7:0\n'
 put $s/label '123\n'
 put $s/blocks '256\n'
 put $s/shutdown '1\n'
+put $s/interval_ms '0\n'
+put $s/dirty_limit_bytes '0\n'
+put $s/section_timeout_ms '2000\n'
 put dev/block/7:0/uevent 'MAJOR=7\nMINOR=0\nDEVNAME=loop0\n'
 put block/loop0/dev '7:0\n'
 put block/loop0/loop/backing_file "$tmp/online.img\n"
@@ -236,7 +266,22 @@ expect "  ... durations" 0 "last checkpoint took +1.235 ms"
 expect "  ... the escaped label" 0 'label +"a \\"q\\" \\\\ b\\x01"'
 expect "  ... the last checkpoint" 0 "last checkpoint seq +3$"
 expect "  ... the shut-down flag" 0 "shut down +yes"
-expect "  ... unknown files under their names" 0 "interval_ms +5000$"
+expect "  ... unknown files under their names" 0 "^  mode +two words$"
+expect "  ... the checkpoint interval" 0 "^  checkpoint interval +5000 ms$"
+expect "  ... the dirty limit" 0 "^  dirty limit +16.00 MiB \(16777216 bytes\)$"
+expect "  ... the section timeout" 0 "^  section timeout +2000 ms$"
+expect "  ... failed checkpoints" 0 "^  failed checkpoints +1$"
+expect "  ... the longest checkpoint" 0 "^  longest checkpoint +2.500 s$"
+expect "  ... the last stall" 0 "^  last stall +12.3 us$"
+expect "  ... bytes written" 0 "^  written +40.00 KiB \(10 blocks\)$"
+expect "  ... dirty bytes" 0 "^  dirty +1.50 KiB \(1536 bytes\)$"
+expect "  ... an interval of 0 is off" 0 "^  checkpoint interval +off \(no scheduled checkpoints\)$"
+expect "  ... a dirty limit of 0" 0 "^  dirty limit +0 \(a checkpoint as soon as anything is dirty\)$"
+if grep -qE '^  (interval_ms|dirty_limit_bytes|section_timeout_ms|dirty_bytes|failed_checkpoints) ' "$tmp/out"; then
+	fail "  ... known files only under their labels"
+else
+	pass "  ... known files only under their labels"
+fi
 if [ "$(grep -c '^store ' "$tmp/out")" = 2 ]; then
 	pass "  ... and nothing that is not a store"
 else
@@ -255,8 +300,23 @@ expect "  ... shutdown as a boolean" 0 '"shutdown": true'
 expect "  ... escaped strings" 0 '"label": "a \\"q\\" \\\\ b\\u0001"'
 expect "  ... invalid UTF-8 escaped, valid UTF-8 kept" 0 '"bytes": "\\u0001\\u00ff'$'\xc3\xa9''"'
 expect "  ... unknown files" 0 '"mode": "two words"'
+expect "  ... the settings" 0 '"interval_ms": 5000,'
+expect "  ... bytes written" 0 '"written_bytes": 40960,'
 if command -v python3 >/dev/null; then
-	if python3 -c 'import json,sys; d=json.load(sys.stdin); assert [s["id"] for s in d] == [0, 1]; assert d[0]["label"] == "a \"q\" \\ b\x01"' <"$tmp/out" 2>"$tmp/err"; then
+	if python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+assert [s["id"] for s in d] == [0, 1]
+assert d[0]["label"] == "a \"q\" \\ b\x01"
+v = d[0]
+assert (v["interval_ms"], v["dirty_limit_bytes"], v["section_timeout_ms"]) == (5000, 16777216, 2000)
+assert (v["checkpoints"], v["failed_checkpoints"], v["dirty_bytes"]) == (2, 1, 1536)
+assert (v["last_checkpoint_ns"], v["max_checkpoint_ns"]) == (1234567, 2500000000)
+assert (v["last_stall_ns"], v["max_stall_ns"]) == (12345, 99)
+assert (v["blocks_written"], v["written_bytes"]) == (10, 40960)
+assert (v["size_bytes"], v["free_bytes"]) == (67108864, 65536000)
+assert d[1]["shutdown"] is True and d[1]["interval_ms"] == 0
+' <"$tmp/out" 2>"$tmp/err"; then
 		pass "  ... is valid JSON"
 	else
 		fail "  ... is valid JSON"
@@ -285,6 +345,55 @@ if [ -n "$bdev" ]; then
 else
 	pass "status DEVICE picks the store by device number # SKIP no block device"
 fi
+
+# set over the same tree: the files are plain files here, so what set
+# writes is what a test reads back (the module's own checks are tested in
+# the VM, selftests/scenarios/cli.sh).
+v=$sys/fs/capstore/vda
+settings() { echo "$(cat "$v/interval_ms") $(cat "$v/dirty_limit_bytes") $(cat "$v/section_timeout_ms")"; }
+check "set STORE prints the settings" 0 "^interval=5000$" -- set vda
+expect "  ... the dirty limit" 0 "^dirty-limit=16777216$"
+expect "  ... the section timeout" 0 "^section-timeout=2000$"
+check "set STORE SETTING=VALUE..." 0 "" -- set vda interval=1000 dirty-limit=256M section-timeout=3s
+if [ "$(settings)" = "1000 268435456 3000" ] && [ ! -s "$tmp/out" ]; then
+	pass "  ... writes the values, in ms and bytes, and prints nothing"
+else
+	fail "  ... writes the values, in ms and bytes, and prints nothing" "got $(settings)"
+fi
+check "set --interval --dirty-limit --section-timeout" 0 "" -- set --interval 2min --dirty-limit 0 --section-timeout 0 0
+if [ "$(settings)" = "120000 0 0" ]; then
+	pass "  ... writes the values"
+else
+	fail "  ... writes the values" "got $(settings)"
+fi
+check "set interval=off -v" 0 "^interval=0 \(was 120000\)$" -- set -v vda interval=off
+check "set with the sysfs names" 0 "" -- set "$tmp/online.img" interval_ms=7000 dirty_limit_bytes=8192 section_timeout_ms=10
+if [ "$(cat "$sys/fs/capstore/loop0/interval_ms")" = 7000 ] && [ "$(settings)" = "0 0 0" ]; then
+	pass "  ... by image file: only that store changes"
+else
+	fail "  ... by image file: only that store changes"
+fi
+before=$(settings)
+check "a bad value among good ones is a usage error" 2 "dirty-limit '1' is out of range" -- set vda interval=1000 dirty-limit=1
+if [ "$(settings)" = "$before" ]; then
+	pass "  ... and changes nothing"
+else
+	fail "  ... and changes nothing" "$before -> $(settings)"
+fi
+check "set of a store that is not attached fails" 1 "no store with id 9 is attached" -- set 9 interval=1000
+rm "$v/section_timeout_ms"
+check "set of a setting the module lacks fails" 1 "setting section_timeout_ms to 5: .*the module has no such setting" -- set vda interval=2000 section-timeout=5
+expect "  ... and says the one before it was changed" 1 "the settings before it were changed"
+check "set STORE with a setting missing prints the others, fails" 1 "reading section_timeout_ms" -- set vda
+expect "  ... the others" 1 "^interval=2000$"
+printf '2000\n' >"$v/section_timeout_ms"
+chmod a-w "$v/interval_ms"
+if [ "$(id -u)" != 0 ]; then
+	check "set without write access fails with the hint" 1 "needs root" -- set vda interval=3000
+else
+	pass "set without write access fails with the hint # SKIP root writes anyway"
+fi
+chmod u+w "$v/interval_ms"
 unset CAPSTORE_SYSFS
 
 # ------------------------------------------------------------ format
@@ -338,6 +447,69 @@ check "format of a directory fails" 1 "not a regular file or block device" -- fo
 truncate -s 3M "$tmp/plain.img"
 check "format of an existing file uses its size" 0 "blocks +768 of" -- format "$tmp/plain.img"
 check "format grows an existing file to --size" 0 "blocks +1024 of" -- format --force --size 4M "$tmp/plain.img"
+
+# format --zero: every block of the store is written, with zeroes but for
+# the few that format writes after; no discard, no holes.
+# nonzero_blocks IMG: the numbers of the blocks of IMG that hold anything.
+nonzero_blocks() {
+	python3 -c '
+import sys
+bs = 4096
+with open(sys.argv[1], "rb") as f:
+    i = 0
+    while True:
+        b = f.read(bs)
+        if not b:
+            break
+        if b.count(0) != len(b):
+            print(i)
+        i += 1
+' "$1" | tr '\n' ' '
+}
+# fill IMG SIZE: IMG holds SIZE bytes of 0xff.
+fill() {
+	rm -f "$1"
+	head -c "$2" /dev/zero | tr '\0' '\377' >"$1"
+}
+if command -v python3 >/dev/null; then
+	fill "$tmp/z.img" 8M
+	check "format of a file full of 0xff: old data survives without --zero" 0 "formatted" -- format "$tmp/z.img"
+	n=$(nonzero_blocks "$tmp/z.img" | wc -w)
+	if [ "$n" -gt 2000 ]; then pass "  ... ($n of 2048 blocks non-zero)"; else fail "  ... ($n of 2048 blocks non-zero)"; fi
+	fill "$tmp/z.img" 8M
+	CAPSTORE_PROGRESS_DELAY_MS=0 cs format --zero "$tmp/z.img"
+	expect "format --zero" 0 "^  zeroed +every block, 8388608 bytes$"
+	if [ ! -s "$tmp/err" ]; then
+		pass "  ... prints no progress when stderr is not a terminal"
+	else
+		fail "  ... prints no progress when stderr is not a terminal"
+	fi
+	# 0 superblock, 2 header of checkpoint 1 (slot 1), 5 object table,
+	# 6 space map leaf: blocks 1, 3, 4 are the other header slots.
+	got=$(nonzero_blocks "$tmp/z.img")
+	if [ "$got" = "0 2 5 6 " ]; then
+		pass "  ... leaves only what format wrote: blocks $got"
+	else
+		fail "  ... leaves only what format wrote" "non-zero blocks: $got"
+	fi
+	check "  ... and the store is clean" 0 "clean, checkpoint 1" -- fsck "$tmp/z.img"
+	kb=$(du -k "$tmp/z.img" | cut -f1)
+	if [ "$kb" -ge 8192 ]; then pass "  ... and not sparse (${kb} KiB)"; else fail "  ... and not sparse (${kb} KiB)"; fi
+	fill "$tmp/z.img" 8M
+	check "format --zero --size 4M of an 8 MiB file" 0 "zeroed +every block, 4194304 bytes" -- format --zero --size 4M "$tmp/z.img"
+	if [ "$(head -c 4M "$tmp/z.img" | tail -c 2M | tr -d '\0' | wc -c)" = 0 ] &&
+	   [ "$(tail -c 4M "$tmp/z.img" | tr -d '\377' | wc -c)" = 0 ]; then
+		pass "  ... zeroes the store, not the rest of the file"
+	else
+		fail "  ... zeroes the store, not the rest of the file"
+	fi
+	check "format --zero refuses an existing store" 1 "already holds a capstore store" -- format --zero "$tmp/z.img"
+	check "  ... and leaves it alone" 0 "clean" -- fsck "$tmp/z.img"
+	check "format --zero of a new file" 0 "zeroed" -- format --zero --size 1M "$tmp/znew.img"
+	check "  ... is a clean store" 0 "clean" -- fsck "$tmp/znew.img"
+else
+	pass "format --zero # SKIP no python3"
+fi
 check "fsck of a missing file fails" 1 "No such file" -- fsck "$tmp/missing.img"
 : >"$tmp/empty.img"
 check "fsck of an empty file: damage" 1 "corrupt superblock: image smaller than one block" -- fsck "$tmp/empty.img"
@@ -368,6 +540,79 @@ for name in small 1g; do
 	check "dump --blocks lists page runs ($name)" 0 "pages: 0-2@[0-9]+-[0-9]+ 5@" -- dump --blocks "$img"
 	check "dump --header 1 ($name)" 0 "checkpoint 1 \(slot 1\)" -- dump --header 1 "$img"
 done
+
+# ------------------------------------------------------------- progress
+
+# Progress lines go to a terminal only: script(1) gives the command one.
+# CAPSTORE_PROGRESS_DELAY_MS=0 shows them however short the work.
+# on_tty CMD...: run CMD on a terminal; what it printed there in $tmp/tty.
+on_tty() {
+	local cmd
+
+	cmd=$(printf '%q ' "$@")
+	CAPSTORE_PROGRESS_DELAY_MS=${CAPSTORE_PROGRESS_DELAY_MS:-0} timeout "$TIMEOUT" \
+		script -qec "$cmd" /dev/null >"$tmp/tty" 2>&1 </dev/null
+	rc=$?
+}
+# tty_has REGEX: $tmp/tty has it (control characters made visible: \r as
+# ^M, escape as ^[).
+tty_has() {
+	cat -v "$tmp/tty" | grep -qE -- "$1"
+}
+if command -v script >/dev/null; then
+	on_tty "$CAPSTORE" fsck "$tmp/1g.img"
+	if [ "$rc" = 0 ] && tty_has '\^Mcapstore fsck: checking checkpoint 2: [0-9]+% \([0-9]+ of [0-9]+ blocks\)\^\[\[K'; then
+		pass "fsck on a terminal shows its progress"
+	else
+		fail "fsck on a terminal shows its progress" "exit $rc: $(cat -v "$tmp/tty" | head -c 600)"
+	fi
+	if tty_has '\^M\^\[\[K.*clean, checkpoint 2' || tty_has '\^M\^\[\[K\^Mclean'; then
+		pass "  ... and erases it before it reports"
+	else
+		fail "  ... and erases it before it reports" "$(cat -v "$tmp/tty" | head -c 600)"
+	fi
+	on_tty sh -c "$(printf '%q ' "$CAPSTORE") dump $(printf '%q' "$tmp/1g.img") >$(printf '%q' "$tmp/dump.out")"
+	if [ "$rc" = 0 ] && tty_has 'capstore dump: dumping checkpoint 2: [0-9]+%' &&
+	   grep -q "^oid 1: node gen 1 \[root\]" "$tmp/dump.out" && ! grep -q capstore "$tmp/dump.out"; then
+		pass "dump to a file shows its progress on the terminal"
+	else
+		fail "dump to a file shows its progress on the terminal" "exit $rc: $(cat -v "$tmp/tty" | head -c 600)"
+	fi
+	on_tty "$CAPSTORE" dump "$tmp/1g.img"
+	if [ "$rc" = 0 ] && ! tty_has 'dumping checkpoint' && tty_has 'oid 1: node gen 1'; then
+		pass "dump to the terminal shows no progress line"
+	else
+		fail "dump to the terminal shows no progress line" "exit $rc"
+	fi
+	fill "$tmp/z.img" 8M
+	on_tty "$CAPSTORE" format --zero "$tmp/z.img"
+	if [ "$rc" = 0 ] && tty_has '\^Mcapstore format: zeroing .*z.img: [0-9]+% \([0-9.]+ [KM]iB of 8.00 MiB\)\^\[\[K' &&
+	   tty_has '\^M\^\[\[Kformatted'; then
+		pass "format --zero on a terminal shows its progress, then erases it"
+	else
+		fail "format --zero on a terminal shows its progress, then erases it" "exit $rc: $(cat -v "$tmp/tty" | head -c 600)"
+	fi
+	CAPSTORE_PROGRESS_DELAY_MS=60000 on_tty "$CAPSTORE" fsck "$tmp/1g.img"
+	if [ "$rc" = 0 ] && ! tty_has 'checking checkpoint 2:'; then
+		pass "short work shows no progress line (the delay)"
+	else
+		fail "short work shows no progress line (the delay)"
+	fi
+else
+	pass "progress on a terminal # SKIP no script(1)"
+fi
+CAPSTORE_PROGRESS_DELAY_MS=0 cs fsck "$tmp/1g.img"
+if [ "$rc" = 0 ] && [ ! -s "$tmp/err" ] && ! grep -q "%" "$tmp/out"; then
+	pass "fsck prints no progress when not on a terminal"
+else
+	fail "fsck prints no progress when not on a terminal"
+fi
+CAPSTORE_PROGRESS_DELAY_MS=0 cs dump "$tmp/1g.img"
+if [ "$rc" = 0 ] && [ ! -s "$tmp/err" ]; then
+	pass "dump prints no progress when not on a terminal"
+else
+	fail "dump prints no progress when not on a terminal"
+fi
 
 # -------------------------------------------------------------- damage
 
