@@ -7,6 +7,10 @@
 #                     N VMs at once
 #   make demo         the persistent visitor counter, over several boots
 #                     of the VM and a power cut
+#   make bench        the benchmarks (selftests/scenarios/bench_*.sh: capstore
+#                     bench io, caps, checkpoint), one VM at a time; the
+#                     tables land in build/test-logs/bench_*/bench-*.txt
+#                     (Documentation/benchmarks.rst)
 #   make check-debug  the VM tests again on the debug kernel (KASAN, UBSAN,
 #                     lockdep, kmemleak, ...), the module built against
 #                     its headers; DEBUG_TESTS='glob ...' picks scenarios
@@ -35,7 +39,7 @@ has_install = $(shell grep -Eqs '^install[[:space:]]*:' $(1)/Makefile && echo y)
 kdir_arg = $(if $(KDIR),KDIR=$(KDIR))
 
 # "make check" installs packages before anything is built, even with -j.
-deps_first := $(if $(filter check check-debug demo,$(MAKECMDGOALS)),deps)
+deps_first := $(if $(filter check check-debug demo bench,$(MAKECMDGOALS)),deps)
 
 all: module lib tools tests
 
@@ -73,6 +77,11 @@ debug-kernel:
 demo: deps all
 	scripts/demo.sh
 
+# The benchmark scenarios skip themselves unless CS_BENCH=1; one VM at a
+# time, so that they do not compete for the host's CPUs.
+bench: deps all
+	CS_BENCH=1 JOBS=1 selftests/run.sh 'bench_*'
+
 deps:
 	scripts/deps.sh
 
@@ -108,8 +117,8 @@ clean:
 distclean: clean
 	rm -rf selftests/.cache
 
-.PHONY: all module lib tools tests check check-debug debug-kernel demo deps lint \
-	install clean distclean
+.PHONY: all module lib tools tests check check-debug debug-kernel demo bench \
+	deps lint install clean distclean
 
 # make torture: the crash-consistency torture, long (Documentation/
 # testing.rst, "Crash-consistency torture"): CYCLES power cuts of the VM

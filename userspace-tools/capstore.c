@@ -33,7 +33,7 @@ static const struct cs_command cs_commands[] = {
 	{ "status", cmd_status, "show the attached stores" },
 	{ "set", cmd_set, "change the checkpoint settings of an attached store" },
 	{ "ls", cmd_ls, "list the slots of a node of an attached store" },
-	{ "bench", cmd_bench, "benchmark an attached store (io, caps)" },
+	{ "bench", cmd_bench, "benchmark an attached store (io, caps, checkpoint)" },
 };
 
 #define NCOMMANDS (sizeof(cs_commands) / sizeof(cs_commands[0]))

@@ -26,6 +26,8 @@ static const struct bench_mode bench_modes[] = {
 	  "random 4 KiB reads through io_uring, cold and cached, against fio" },
 	{ "caps", bench_caps,
 	  "capability commands in io_uring batches against ioctls" },
+	{ "checkpoint", bench_checkpoint,
+	  "checkpoint stall, duration and write throughput, against fio" },
 };
 
 #define NMODES (sizeof(bench_modes) / sizeof(bench_modes[0]))
