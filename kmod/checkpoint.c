@@ -283,9 +283,13 @@ static int cs_snapshot(struct cs_cp *cp, u64 *stall)
 	int err = 0;
 
 	cs_sections_quiesce(s);
+	/*
+	 * The stall starts when syscall writers start to wait: taking
+	 * wr_fault begins with an RCU grace period (rcu_sync_enter()).
+	 */
+	start = ktime_get_ns();
 	percpu_down_write(&s->wr_sys);
 	percpu_down_write(&s->wr_fault);
-	start = ktime_get_ns();
 
 	spin_lock(&s->dirty_lock);
 	list_for_each_entry_safe(ci, tmp, &s->dirty_list, dirty_link) {
