@@ -9,9 +9,6 @@
 # far, no older than the newest checkpoint that had returned) and pass
 # fsck. TORTURE_FLUSH=full checks after every log entry and runs a longer
 # workload ("make torture").
-# Under TCG on a busy host the kernel's IO-APIC timer check can fail and
-# panic at boot; hundreds of boots make that likely, so skip the check.
-VM_APPEND="${VM_APPEND:-} no_timer_check"
 # Boots slow down a lot on a loaded host; no assertion depends on time.
 VM_TIMEOUT=$((VM_TIMEOUT > 300 ? VM_TIMEOUT : 300))
 mode=${TORTURE_FLUSH:-short}

@@ -9,9 +9,6 @@
 # on the same image: TORTURE_CYCLES (default 5; "make torture" runs
 # hundreds). A failing cycle stops the loop and keeps its image as
 # store.failed.img.
-# Under TCG on a busy host the kernel's IO-APIC timer check can fail and
-# panic at boot; hundreds of boots make that likely, so skip the check.
-VM_APPEND="${VM_APPEND:-} no_timer_check"
 # Boots slow down a lot on a loaded host; no assertion depends on time.
 VM_TIMEOUT=$((VM_TIMEOUT > 300 ? VM_TIMEOUT : 300))
 cycles=${TORTURE_CYCLES:-5}
