@@ -52,6 +52,8 @@ struct file *cs_cap_file_via(struct cs_inode *ci, u32 rights, u64 gen,
 			flags = O_WRONLY;
 		else
 			flags = O_RDONLY;
+		/* What open(2) forces on 64-bit: else writes stop at 2 GiB. */
+		flags |= O_LARGEFILE;
 	} else {
 		fops = &cs_node_fops;
 		flags = O_RDONLY;
@@ -85,10 +87,17 @@ struct file *cs_cap_file_via(struct cs_inode *ci, u32 rights, u64 gen,
 		return file;
 	}
 	/* Segments do I/O without blocking for cached pages (io_uring). */
-	if (ci->kind == CAPSTORE_DOBJ_SEGMENT)
+	if (ci->kind == CAPSTORE_DOBJ_SEGMENT) {
 		file->f_mode |= FMODE_LSEEK | FMODE_PREAD | FMODE_PWRITE |
 				FMODE_NOWAIT | FMODE_BUF_RASYNC |
 				FMODE_BUF_WASYNC;
+		/*
+		 * alloc_file_pseudo() leaves the readahead state zeroed, which
+		 * reads one page per I/O, read(2) and faults alike; a file
+		 * opened by open(2) gets the bdi's window (do_dentry_open()).
+		 */
+		file_ra_state_init(&file->f_ra, file->f_mapping);
+	}
 	file->private_data = cap;
 	atomic_inc(&s->nr_caps);
 	return file;

@@ -127,7 +127,10 @@ void cs_tree_release(struct cs_tree *t);
  * @nr_pinned: blocks set in @committed but not in @used
  * @nr_reserved: blocks promised to dirty pages and to copies of pages
  *	taken for a checkpoint, not allocated yet
- * @reserve: blocks only checkpoint metadata may use
+ * @reserve: blocks no new reservation may promise, kept for checkpoint
+ *	metadata
+ * @data_floor: the part of @reserve data never uses (all but the share
+ *	for trees)
  * @cursor: where the next search for a free block starts
  * @tree: the space map tree (protected by the checkpoint)
  */
@@ -143,12 +146,13 @@ struct cs_space {
 	u64 nr_pinned;
 	u64 nr_reserved;
 	u64 reserve;
+	u64 data_floor;
 	u64 cursor;
 	struct cs_tree tree;
 };
 
 enum cs_alloc_kind {
-	CS_ALLOC_DATA,		/* object data: keeps the reserve free */
+	CS_ALLOC_DATA,		/* object data: the reserve's tree share only */
 	CS_ALLOC_META,		/* checkpoint metadata: may use the reserve */
 };
 

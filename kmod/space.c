@@ -130,6 +130,15 @@ int cs_space_load(struct cs_store *s, const struct capstore_dhdr *h)
 	 * share of tree blocks when data writes have taken everything else.
 	 */
 	sp->reserve = 64 + 2 * sp->nleaves + nblocks / 256;
+	/*
+	 * Data, every block of it for a page holding a reservation, may use
+	 * the share for trees, never the rest. A reservation was granted
+	 * with the whole reserve free, but tree blocks that checkpoints add
+	 * for good (new leaves of growing data trees) come out of that share
+	 * afterwards: the pages reserved meanwhile need it to keep their
+	 * promise.
+	 */
+	sp->data_floor = 64 + 2 * sp->nleaves;
 	err = 0;
 out:
 	free_page((unsigned long)buf);
@@ -163,7 +172,8 @@ static u64 cs_space_find(struct cs_space *sp, u64 start, u64 end)
 /**
  * cs_space_alloc - allocate a block
  * @s: the store
- * @kind: data allocations leave the reserve to checkpoint metadata
+ * @kind: data allocations, which use up reservations, leave checkpoint
+ *	metadata the reserve but for its share for trees
  * @blkno: the block
  *
  * Return: 0 or -ENOSPC.
@@ -176,7 +186,7 @@ int cs_space_alloc(struct cs_store *s, enum cs_alloc_kind kind, u64 *blkno)
 
 	spin_lock(&sp->lock);
 	avail = sp->nblocks - sp->nr_used - sp->nr_pinned;
-	if (!avail || (kind == CS_ALLOC_DATA && avail <= sp->reserve))
+	if (!avail || (kind == CS_ALLOC_DATA && avail <= sp->data_floor))
 		goto out;
 	/* Data uses up the reservation its page took when it was dirtied. */
 	if (kind == CS_ALLOC_DATA && sp->nr_reserved)
@@ -251,10 +261,12 @@ int cs_space_reserve(struct cs_store *s)
 {
 	struct cs_space *sp = &s->space;
 	int err = 0;
+	u64 taken;
 
 	spin_lock(&sp->lock);
-	if (sp->nblocks - sp->nr_used - sp->nr_pinned - sp->nr_reserved <=
-	    sp->reserve)
+	/* Metadata may have taken blocks promised already: no underflow. */
+	taken = sp->nr_used + sp->nr_pinned + sp->nr_reserved;
+	if (taken >= sp->nblocks || sp->nblocks - taken <= sp->reserve)
 		err = -ENOSPC;
 	else
 		sp->nr_reserved++;

@@ -388,7 +388,8 @@ struct capstore_revoke {
  * is open, its next checkpoint waits before taking its snapshot, so that no
  * checkpoint holds half of the update. The wait is bounded by the store's
  * section_timeout_ms (sysfs); past it the checkpoint goes ahead, and the
- * SECTION_END of every section it cut through fails with ETIMEDOUT.
+ * SECTION_END that closes the outermost section it cut through fails, once,
+ * with ETIMEDOUT (inner ends of nested sections succeed).
  * Sections belong to the capability fd they were opened on and nest;
  * closing the fd ends its open sections. END without BEGIN: EINVAL.
  * Any live capability of the store will do.
