@@ -21,10 +21,13 @@ set -eu
 # bc flex bison libelf-dev   kernel build helpers (kbuild, objtool)
 # perl               checkpatch.pl
 # coreutils grep findutils util-linux   the host scripts (awk: mawk is enough)
+# clang libclang-rt-14-dev llvm   the libFuzzer image fuzzer (fuzz/): clang
+#                    with its fuzzer, ASan and UBSan runtimes, and
+#                    llvm-symbolizer for the reports
 PACKAGES="build-essential linux-headers-amd64 linux-image-amd64
 linux-source-6.1 qemu-system-x86 busybox-static liburing-dev sparse kmod
 cpio xz-utils bc flex bison libelf-dev perl coreutils grep findutils
-util-linux"
+util-linux clang libclang-rt-14-dev llvm"
 
 if [ "${1:-}" = --list ]; then
 	echo "$PACKAGES" | tr '\n' ' '
