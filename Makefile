@@ -18,6 +18,8 @@
 #                     linux-source-6.1 (about 45 minutes)
 #   make install      DESTDIR=, PREFIX= (default /usr/local)
 #   make lint         checkpatch --strict, W=1 and sparse on the module
+#   make fuzz         libFuzzer on images for FUZZ_TIME s; fuzz-images,
+#                     fuzz-syscalls: the long VM fuzzing lanes (below)
 #   make deps         install the Debian packages the build and tests need
 #   make clean        remove build products (distclean: also the files
 #                     extracted from linux-source)
@@ -39,7 +41,7 @@ has_install = $(shell grep -Eqs '^install[[:space:]]*:' $(1)/Makefile && echo y)
 kdir_arg = $(if $(KDIR),KDIR=$(KDIR))
 
 # "make check" installs packages before anything is built, even with -j.
-deps_first := $(if $(filter check check-debug demo bench,$(MAKECMDGOALS)),deps)
+deps_first := $(if $(filter check check-debug demo bench fuzz%,$(MAKECMDGOALS)),deps)
 
 all: module lib tools tests
 
@@ -158,3 +160,40 @@ clean-etc:
 	$(MAKE) -C etc clean
 
 .PHONY: install-etc dkms docs clean-etc
+
+# Fuzzing (Documentation/testing.rst, "Fuzzing"):
+#   make fuzz            libFuzzer on images in userspace (fuzz/): the
+#                        shared verifiers, fsck and dump, FUZZ_TIME
+#                        seconds (default 300); FUZZ_JOBS processes
+#   make fuzz-images     the in-kernel image lane, long: FUZZ_IMAGES
+#                        damaged images attached in the VM (default 10000)
+#   make fuzz-syscalls   the syscall fuzzer, long: FUZZ_CALLS calls
+#                        (default 1000000)
+#   make fuzz-all        the three, one after the other
+# FUZZ_KERNEL=debug runs the VM lanes on the debug kernel (KCOV guides
+# the syscall fuzzer there); SEED= replays a VM run.
+FUZZ_TIME ?= 300
+FUZZ_JOBS ?= 1
+FUZZ_IMAGES ?= 10000
+FUZZ_CALLS ?= 1000000
+FUZZ_KERNEL ?= stock
+fuzz_vm = $(if $(filter debug,$(FUZZ_KERNEL)),scripts/check-debug.sh,selftests/run.sh)
+
+fuzz: | $(deps_first)
+	$(MAKE) -C fuzz fuzz FUZZ_TIME=$(FUZZ_TIME) FUZZ_JOBS=$(FUZZ_JOBS)
+
+fuzz-images: all
+	IMAGE_FUZZ_COUNT=$(FUZZ_IMAGES) IMAGE_FUZZ_DEBUG_COUNT=$(FUZZ_IMAGES) \
+		JOBS=1 $(fuzz_vm) image_fuzz
+
+fuzz-syscalls: all
+	SYSFUZZ_CALLS=$(FUZZ_CALLS) SYSFUZZ_SECS=0 JOBS=1 $(fuzz_vm) sysfuzz
+
+fuzz-all: fuzz fuzz-images fuzz-syscalls
+
+clean: clean-fuzz
+
+clean-fuzz:
+	$(MAKE) -C fuzz clean
+
+.PHONY: fuzz fuzz-images fuzz-syscalls fuzz-all clean-fuzz

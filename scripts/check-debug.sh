@@ -10,8 +10,9 @@
 # Settings (environment or make variables):
 #   CAPSTORE_DEBUG_KERNEL  where the kernel is (scripts/debug-kernel.sh)
 #   DEBUG_TESTS            scenarios to run, globs [TESTS, else all]
-#   DEBUG_EXCLUDE          scenarios left out, globs [host_checks: host
-#                          only, the same as in "make check"]
+#   DEBUG_EXCLUDE          scenarios left out, globs [host_checks
+#                          host_fuzz: host only, the same as in "make
+#                          check"]
 #   JOBS                   VMs at once [2]
 #   DEBUG_VM_MEM           guest RAM [1G]
 #   DEBUG_TIMEOUT_SCALE    boot timeouts x N (VM_TIMEOUT_SCALE) [10]
@@ -66,7 +67,7 @@ ko=$kbuild/kmod/capstore.ko
 [ -f "$ko" ] || { echo "check-debug: $ko was not built" >&2; exit 1; }
 
 # ---- the scenarios ----
-read -ra exclude <<<"${DEBUG_EXCLUDE-host_checks}"
+read -ra exclude <<<"${DEBUG_EXCLUDE-host_checks host_fuzz}"
 args=()
 for x in "${exclude[@]}"; do
 	args+=(-x "$x")
@@ -95,6 +96,8 @@ export VM_TIMEOUT_SCALE=${DEBUG_TIMEOUT_SCALE:-10}
 export VM_APPEND="kmemleak=on${VM_APPEND:+ $VM_APPEND}"
 export VM_GUEST_ENV="CS_KMEMLEAK=1 CS_TEST_TIMEOUT_SCALE=${DEBUG_TEST_TIMEOUT_SCALE:-20} CS_HUNG_TASK_SECS=120${VM_GUEST_ENV:+ $VM_GUEST_ENV}"
 export JOBS=${JOBS:-2}
+# Scenarios that size their work for the slower kernel look at this.
+export CS_DEBUG_LANE=1
 
 # capstore's frames in the reports get file:line in the failure details
 export CS_DECODE_KO=$ko CS_FADDR2LINE=$hdr/scripts/faddr2line

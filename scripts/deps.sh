@@ -25,10 +25,14 @@ set -eu
 # python3-sphinx     make docs; install_docs builds the docs, warnings fatal
 # fio                the baseline of the benchmarks (make bench)
 # systemd udev       systemd-analyze verify and udevadm verify of etc/
+# clang libclang-rt-14-dev llvm   the libFuzzer image fuzzer (fuzz/): clang
+#                    with its fuzzer, ASan and UBSan runtimes, and
+#                    llvm-symbolizer for the reports
 PACKAGES="build-essential linux-headers-amd64 linux-image-amd64
 linux-source-6.1 qemu-system-x86 busybox-static liburing-dev sparse kmod
 cpio xz-utils bc flex bison libelf-dev perl coreutils grep findutils
-util-linux dkms python3-sphinx fio systemd udev"
+util-linux dkms python3-sphinx fio systemd udev clang libclang-rt-14-dev
+llvm"
 
 if [ "${1:-}" = --list ]; then
 	echo "$PACKAGES" | tr '\n' ' '
