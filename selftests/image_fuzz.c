@@ -70,6 +70,7 @@
 #include "../userspace-tools/util.c"
 #include "../userspace-tools/bitmap.c"
 #include "../userspace-tools/image.c"
+#include "../userspace-tools/progress.c"
 #include "../userspace-tools/cmd_fsck.c"
 
 #define MAX_BASES	24u
