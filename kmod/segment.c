@@ -22,6 +22,7 @@
 #include <linux/migrate.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/uio.h>
 #include <linux/writeback.h>
@@ -594,21 +595,80 @@ static ssize_t cs_write_nowait(struct kiocb *iocb, struct iov_iter *from)
 }
 
 /*
- * Writes stay inside the segment: a segment's size is set when it is
- * created, so a write that starts at or past the end fails with EFBIG and
- * one that crosses it is cut short.
+ * generic_perform_write() without its throttling: the caller holds wr_sys,
+ * and a writer throttled under it would deadlock with a checkpoint (which
+ * holds early writeback off while it waits for wr_sys, so the writeback
+ * that would let the writer go cannot run). The caller throttles between
+ * rounds, with nothing held.
  */
-static ssize_t cs_segment_write_iter(struct kiocb *iocb, struct iov_iter *from)
+static ssize_t cs_perform_write(struct kiocb *iocb, struct iov_iter *from)
+{
+	struct file *file = iocb->ki_filp;
+	struct address_space *mapping = file->f_mapping;
+	loff_t pos = iocb->ki_pos;
+	ssize_t written = 0;
+	long status = 0;
+
+	while (iov_iter_count(from)) {
+		size_t offset = offset_in_page(pos);
+		size_t bytes = min_t(size_t, PAGE_SIZE - offset,
+				     iov_iter_count(from));
+		struct page *page;
+		void *fsdata;
+		size_t copied;
+
+again:
+		/* Fault the source in first: the copy below must not fault. */
+		if (unlikely(fault_in_iov_iter_readable(from, bytes) == bytes)) {
+			status = -EFAULT;
+			break;
+		}
+		if (fatal_signal_pending(current)) {
+			status = -EINTR;
+			break;
+		}
+		status = cs_write_begin(file, mapping, pos, bytes, &page,
+					&fsdata);
+		if (unlikely(status < 0))
+			break;
+		if (mapping_writably_mapped(mapping))
+			flush_dcache_page(page);
+		copied = copy_page_from_iter_atomic(page, offset, bytes, from);
+		flush_dcache_page(page);
+		status = cs_write_end(file, mapping, pos, bytes, copied, page,
+				      fsdata);
+		if (unlikely(status != copied))
+			iov_iter_revert(from, copied - status);
+		cond_resched();
+		if (unlikely(!status)) {
+			/* A short copy that write_end refused: retry less. */
+			if (copied)
+				bytes = copied;
+			goto again;
+		}
+		pos += status;
+		written += status;
+	}
+	return written ?: status;
+}
+
+/*
+ * One round of a write, with writers' side of the snapshot and the inode
+ * held: at most CS_WRITE_ROUND bytes, so a round dirties a bounded number
+ * of pages before the caller throttles. A checkpoint's snapshot comes
+ * before or after a round, never inside it.
+ */
+#define CS_WRITE_ROUND	SZ_1M
+
+static ssize_t cs_write_round(struct kiocb *iocb, struct iov_iter *from)
 {
 	struct file *file = iocb->ki_filp;
 	struct inode *inode = file_inode(file);
 	struct cs_store *s = CS_S(inode->i_sb);
 	bool nowait = iocb->ki_flags & IOCB_NOWAIT;
+	size_t rest = 0;
 	ssize_t ret;
 
-	ret = cs_cap_check(file, CAPSTORE_RIGHT_WRITE);
-	if (ret)
-		return ret;
 	if (nowait) {
 		if (!percpu_down_read_trylock(&s->wr_sys))
 			return -EAGAIN;
@@ -632,18 +692,56 @@ static ssize_t cs_segment_write_iter(struct kiocb *iocb, struct iov_iter *from)
 		goto out;
 	}
 	iov_iter_truncate(from, i_size_read(inode) - iocb->ki_pos);
-	if (nowait)
+	if (nowait) {
 		ret = cs_write_nowait(iocb, from);
-	else
-		ret = generic_perform_write(iocb, from);
+	} else {
+		if (iov_iter_count(from) > CS_WRITE_ROUND) {
+			rest = iov_iter_count(from) - CS_WRITE_ROUND;
+			iov_iter_truncate(from, CS_WRITE_ROUND);
+		}
+		ret = cs_perform_write(iocb, from);
+		iov_iter_reexpand(from, iov_iter_count(from) + rest);
+	}
 	if (ret > 0)
 		iocb->ki_pos += ret;
 out:
 	inode_unlock(inode);
 	percpu_up_read(&s->wr_sys);
-	if (ret > 0)
-		ret = generic_write_sync(iocb, ret);
 	return ret;
+}
+
+/*
+ * Writes stay inside the segment: a segment's size is set when it is
+ * created, so a write that starts at or past the end fails with EFBIG and
+ * one that crosses it is cut short. A write of more than CS_WRITE_ROUND
+ * bytes goes in rounds, throttled by the dirty limits in between, so a
+ * checkpoint may commit some rounds of it and not the rest, as it may
+ * commit some pages of a write through a mapping (a program that needs
+ * more brackets its update with an application section).
+ */
+static ssize_t cs_segment_write_iter(struct kiocb *iocb, struct iov_iter *from)
+{
+	struct address_space *mapping = iocb->ki_filp->f_mapping;
+	ssize_t ret, written = 0;
+
+	ret = cs_cap_check(iocb->ki_filp, CAPSTORE_RIGHT_WRITE);
+	if (ret)
+		return ret;
+	if (iocb->ki_flags & IOCB_NOWAIT) {
+		written = cs_write_round(iocb, from);
+	} else {
+		do {
+			ret = cs_write_round(iocb, from);
+			if (ret <= 0)
+				break;
+			written += ret;
+			balance_dirty_pages_ratelimited(mapping);
+		} while (iov_iter_count(from));
+		written = written ?: ret;
+	}
+	if (written > 0)
+		written = generic_write_sync(iocb, written);
+	return written;
 }
 
 const struct file_operations cs_segment_fops = {

@@ -32,6 +32,12 @@
  *   interval_change      from 1 day to 100 ms: counts at once
  *   dirty_limit          below dirty_limit_bytes nothing, above it a
  *                        checkpoint; 0: as soon as anything is dirty
+ *   throttled_write      one large pwrite under tight vm.dirty_bytes while
+ *                        checkpoints are asked for back to back: the
+ *                        write is throttled, which must not hold off a
+ *                        checkpoint (nor the checkpoint the writeback
+ *                        the write waits for); it ends, and every page
+ *                        reads back
  *   section_delays       an open section holds a requested checkpoint's
  *                        snapshot (and new sections) until it ends; the
  *                        snapshot then holds what the section wrote after
@@ -88,10 +94,12 @@
 #define SLOT_SYNC_A	3	/* sync_crash_* */
 #define SLOT_SYNC_B	4
 #define SLOT_SYNC_C	5
+#define SLOT_BIG	6	/* throttled_write */
 
 #define WORK_PAGES	64
 #define SCHED_PAGES	48
 #define SYNC_PAGES	8
+#define BIG_PAGES	2048u
 
 /*
  * The power cut, asked for only if everything so far passed: the cut ends
@@ -661,6 +669,126 @@ TEST_F(cp, dirty_limit)
 	c = wait_at_least("checkpoints", c0 + 1, 10000);
 	ASSERT_LE(c0 + 1, c) TH_LOG("dirty_limit_bytes 0: no checkpoint");
 	ASSERT_EQ(0, set("dirty_limit_bytes", NEVER));
+}
+
+/* A pwrite in another thread. */
+struct big_write {
+	pthread_t th;
+	int fd;
+	const uint64_t *buf;
+	ssize_t ret;
+	atomic_int done;
+};
+
+static void *big_write_thread(void *p)
+{
+	struct big_write *w = p;
+
+	w->ret = capstore_segment_pwrite(w->fd, w->buf, BIG_PAGES * PAGE, 0);
+	atomic_store(&w->done, 1);
+	return NULL;
+}
+
+/*
+ * Writing vm.dirty_bytes zeroes vm.dirty_ratio and cannot write 0 back;
+ * writing the ratio back zeroes the bytes again. Likewise for background.
+ */
+#define DIRTY_BYTES_KNOB "/proc/sys/vm/dirty_bytes"
+#define DIRTY_BG_KNOB "/proc/sys/vm/dirty_background_bytes"
+#define DIRTY_RATIO_KNOB "/proc/sys/vm/dirty_ratio"
+#define DIRTY_BG_RATIO_KNOB "/proc/sys/vm/dirty_background_ratio"
+
+static long long knob_ll(const char *path)
+{
+	char v[32];
+
+	proc_knob(path, v, sizeof(v), NULL);
+	return v[0] ? atoll(v) : -1;
+}
+
+/* Put the dirty limits back as they were: by ratio, or by bytes. */
+static void dirty_limits_restore(const char *bytes, const char *ratio,
+				 const char *bg_bytes, const char *bg_ratio)
+{
+	char now[32];
+
+	proc_knob(atoll(bytes) ? DIRTY_BYTES_KNOB : DIRTY_RATIO_KNOB, now,
+		  sizeof(now), atoll(bytes) ? bytes : ratio);
+	proc_knob(atoll(bg_bytes) ? DIRTY_BG_KNOB : DIRTY_BG_RATIO_KNOB, now,
+		  sizeof(now), atoll(bg_bytes) ? bg_bytes : bg_ratio);
+}
+
+/*
+ * A write(2) that the dirty limits throttle waits for writeback to clean
+ * pages. A checkpoint holds early writeback off from its start to its
+ * commit, and needs the writers out of the way for its snapshot: if the
+ * write were throttled while holding writers' side of the snapshot lock,
+ * the two would wait for each other (a hung checkpoint thread, a write
+ * that never returns). Throttle hard and ask for checkpoints all along.
+ */
+TEST_F_TIMEOUT(cp, throttled_write, 240)
+{
+	char old_dirty[32], old_bg[32], ratio[32], bg_ratio[32];
+	char wb[32], now[32];
+	struct big_write w = { 0 };
+	long long c0, s0, c, s;
+	uint64_t *buf, *back, i, end;
+	unsigned int asked = 0;
+	int fd;
+
+	quiesce(_metadata, self->root);
+	fd = seg_at(self->root, SLOT_BIG, BIG_PAGES);
+	ASSERT_LE(0, fd) TH_LOG("segment: %s", strerror(-fd));
+	buf = malloc(BIG_PAGES * PAGE);
+	back = malloc(BIG_PAGES * PAGE);
+	ASSERT_TRUE(buf && back);
+	for (i = 0; i < BIG_PAGES; i++)
+		fill_page(buf + i * PAGE / 8, SLOT_BIG, i, 1);
+	counters(&c0, &s0);
+
+	/* 256 KiB dirty at most; the flusher may run (the fixture stops it). */
+	proc_knob(DIRTY_RATIO_KNOB, ratio, sizeof(ratio), NULL);
+	proc_knob(DIRTY_BG_RATIO_KNOB, bg_ratio, sizeof(bg_ratio), NULL);
+	proc_knob(DIRTY_BYTES_KNOB, old_dirty, sizeof(old_dirty), "262144");
+	proc_knob(DIRTY_BG_KNOB, old_bg, sizeof(old_bg), "131072");
+	proc_knob(WRITEBACK_KNOB, wb, sizeof(wb), "50");
+
+	w.fd = fd;
+	w.buf = buf;
+	ASSERT_EQ(0, pthread_create(&w.th, NULL, big_write_thread, &w));
+	end = now_ms() + 180000;
+	while (!atomic_load(&w.done) && now_ms() < end) {
+		EXPECT_EQ(0, capstore_cap_checkpoint(self->root, 0, NULL));
+		asked++;
+		sleep_ms(5);
+	}
+	if (!atomic_load(&w.done))	/* let the writer go, to end the test */
+		dirty_limits_restore(old_dirty, ratio, old_bg, bg_ratio);
+	EXPECT_TRUE(atomic_load(&w.done))
+		TH_LOG("pwrite of %u pages not done after %u checkpoints",
+		       BIG_PAGES, asked);
+	pthread_join(w.th, NULL);
+
+	dirty_limits_restore(old_dirty, ratio, old_bg, bg_ratio);
+	EXPECT_EQ(atoll(old_dirty), knob_ll(DIRTY_BYTES_KNOB));
+	EXPECT_EQ(atoll(ratio), knob_ll(DIRTY_RATIO_KNOB));
+	proc_knob(WRITEBACK_KNOB, now, sizeof(now), wb);
+
+	EXPECT_EQ((ssize_t)BIG_PAGES * PAGE, w.ret);
+	counters(&c, &s);
+	EXPECT_LT(c0, c) TH_LOG("no checkpoint ran");
+	ASSERT_EQ(0, capstore_cap_checkpoint(self->root, 0, NULL));
+	EXPECT_EQ(0, get("dirty_bytes"));
+	ASSERT_EQ((ssize_t)BIG_PAGES * PAGE,
+		  capstore_segment_pread(fd, back, BIG_PAGES * PAGE, 0));
+	for (i = 0; i < BIG_PAGES; i++)
+		if (page_gen(back + i * PAGE / 8, SLOT_BIG, i, 1) != 1)
+			break;
+	EXPECT_EQ((uint64_t)BIG_PAGES, i) TH_LOG("page %" PRIu64 " wrong", i);
+	EXPECT_EQ(0, capstore_cap_destroy(fd, 0));
+	close(fd);
+	free(buf);
+	free(back);
 }
 
 /* --- sections ---------------------------------------------------------- */

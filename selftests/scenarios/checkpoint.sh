@@ -18,7 +18,8 @@ boot --kill-on CAPSTORE-CRASH-POINT <<'EOT'
 cs_load_module
 export CS_TEST_DEV=$(dev store)
 tap_run checkpoint -t settings -t sync_methods -t group_commit -t scheduled \
-	-t interval_off -t interval_change -t dirty_limit -t section_delays \
+	-t interval_off -t interval_change -t dirty_limit -t throttled_write \
+	-t section_delays \
 	-t section_delays_scheduled -t section_timeout -t section_timeout_zero \
 	-t section_nested -t section_clean -t section_close
 tap_run checkpoint -t sched_crash_write
