@@ -234,6 +234,8 @@ int capstore_hdr_verify(const struct capstore_dhdr *h,
 		FAIL(EUCLEAN, "header belongs to another store");
 	if (!le64_to_cpu(h->seq))
 		FAIL(EUCLEAN, "header sequence number 0");
+	if (le64_to_cpu(h->seq) > CAPSTORE_SEQ_MAX)
+		FAIL(EUCLEAN, "header sequence number out of range");
 	next_oid = le64_to_cpu(h->next_oid);
 	root_oid = le64_to_cpu(h->root_oid);
 	nobjects = le64_to_cpu(h->nobjects);

@@ -518,6 +518,12 @@ static int cs_checkpoint_run(struct cs_store *s)
 	lockdep_assert_held(&s->cp_mutex);
 	INIT_LIST_HEAD(&cp.objs);
 	INIT_LIST_HEAD(&cp.zombies);
+	/* Only a crafted header gets here: its successor would be invalid. */
+	if (s->seq >= CAPSTORE_SEQ_MAX) {
+		cs_store_shutdown(s, -EOVERFLOW,
+				  "checkpoint sequence numbers exhausted");
+		return -EIO;
+	}
 	cp.seq = s->seq + 1;
 	cp.h = (void *)get_zeroed_page(GFP_KERNEL);
 	if (!cp.h)

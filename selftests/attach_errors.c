@@ -219,6 +219,8 @@ HDR_CASE(magic, 1, h->magic = htole64(CAPSTORE_SB_MAGIC))
 HDR_CASE(uuid, 1, h->uuid[5] ^= 1)
 HDR_CASE(seq_0, 1, h->seq = 0)
 HDR_CASE(wrong_slot, 1, h->seq = htole64(2))
+/* In its slot (a power of two divides 2^62), past CAPSTORE_SEQ_MAX. */
+HDR_CASE(seq_past_max, 1, h->seq = htole64(CAPSTORE_SEQ_MAX + 2))
 HDR_CASE(next_oid_0, 1, h->next_oid = 0)
 HDR_CASE(next_oid_1, 1, h->next_oid = htole64(1))
 HDR_CASE(next_oid_huge, 1, h->next_oid = htole64(1ull << 62))
@@ -238,6 +240,69 @@ HDR_CASE(spacemap_height, 1, h->spacemap.height = 1)
 HDR_CASE(spacemap_hole, 1,
 	 memset(&h->spacemap.root, 0, sizeof(h->spacemap.root)))
 HDR_CASE(reserved, 1, h->reserved[3000] = 0x80)
+
+/*
+ * A store near the last sequence number (only a crafted header gets one)
+ * commits up to CAPSTORE_SEQ_MAX and then shuts down rather than write a
+ * header with seq 0; it detaches, and the next attach recovers the last.
+ */
+TEST_F(hdr, seq_max)
+{
+	struct capstore_dsb sb;
+	uint64_t slots, seq, out;
+	char page[4096];
+	int root, seg;
+	uint32_t id;
+
+	rd(_metadata, 0, &sb);
+	slots = le32toh(sb.header_slots);
+	/* The highest seq below SEQ_MAX - 1 that lives in this slot. */
+	seq = CAPSTORE_SEQ_MAX - 2;
+	seq -= (seq - (HDR_BLOCK - 1)) % slots;
+	self->h.seq = htole64(seq);
+	seal_hdr(&self->h);
+	wr(_metadata, HDR_BLOCK, &self->h);
+
+	ASSERT_EQ(0, cs_attach(&id));
+	EXPECT_EQ((long long)seq, cs_store_get(cs_test_dev(), "seq"));
+	root = cs_root(id);
+	ASSERT_LE(0, root);
+	seg = capstore_node_create(root, 1, CAPSTORE_KIND_SEGMENT,
+				   sizeof(page), CAPSTORE_FD_CLOEXEC);
+	ASSERT_LE(0, seg);
+	memset(page, 0, sizeof(page));
+	while (seq < CAPSTORE_SEQ_MAX) {
+		page[0]++;
+		ASSERT_EQ((ssize_t)sizeof(page),
+			  capstore_segment_pwrite(seg, page, sizeof(page), 0));
+		ASSERT_EQ(0, capstore_cap_checkpoint(root, 0, &out));
+		EXPECT_EQ(++seq, out);
+	}
+	page[0]++;
+	ASSERT_EQ((ssize_t)sizeof(page),
+		  capstore_segment_pwrite(seg, page, sizeof(page), 0));
+	EXPECT_EQ(-EIO, capstore_cap_checkpoint(root, 0, &out));
+	EXPECT_EQ(1, cs_store_get(cs_test_dev(), "shutdown"));
+	EXPECT_TRUE(cs_kmsg_contains("checkpoint sequence numbers exhausted"));
+	close(seg);
+	close(root);
+	ASSERT_EQ(0, cs_detach(id));
+
+	ASSERT_EQ(0, cs_attach(&id));
+	EXPECT_EQ((long long)CAPSTORE_SEQ_MAX,
+		  cs_store_get(cs_test_dev(), "seq"));
+	root = cs_root(id);
+	ASSERT_LE(0, root);
+	seg = capstore_node_fetch(root, 1, CAPSTORE_FD_CLOEXEC);
+	ASSERT_LE(0, seg);
+	ASSERT_EQ((ssize_t)sizeof(page),
+		  capstore_segment_pread(seg, page, sizeof(page), 0));
+	/* The last committed write; the one after it was never committed. */
+	EXPECT_EQ((char)(CAPSTORE_SEQ_MAX - le64toh(self->h.seq)), page[0]);
+	close(seg);
+	close(root);
+	EXPECT_EQ(0, cs_detach(id));
+}
 
 /* A sound header of a newer format version is not skipped: refused. */
 TEST_F(hdr, newer_version)

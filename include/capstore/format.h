@@ -59,6 +59,13 @@
 #define CAPSTORE_OID_ROOT		1ULL
 #define CAPSTORE_OID_FIRST		CAPSTORE_OID_ROOT
 
+/*
+ * Checkpoint sequence numbers run from 1 to CAPSTORE_SEQ_MAX: a header
+ * with any other seq is invalid, and a store at CAPSTORE_SEQ_MAX (a
+ * thousand checkpoints a second for 146 million years) takes no more.
+ */
+#define CAPSTORE_SEQ_MAX		((1ULL << 62) - 1)
+
 /* Object table: 64-byte records, 64 to a leaf block, indexed by oid. */
 #define CAPSTORE_OBJS_PER_BLOCK		(CAPSTORE_BLOCK_SIZE / 64)
 

@@ -5,8 +5,8 @@
 # refused with a clean error or attach, survive use, checkpoint and detach,
 # and a store fsck finds clean must stay clean. Any splat fails the boot.
 #
-#   IMAGE_FUZZ_COUNT         images per run [1000; 200 in the debug lane]
-#   IMAGE_FUZZ_DEBUG_COUNT   images per run in the debug lane [200]
+#   IMAGE_FUZZ_COUNT         images per run [1000]
+#   IMAGE_FUZZ_DEBUG_COUNT   images per run in the debug lane [1000]
 #   IMAGE_FUZZ_SECS          stop after that many seconds [no limit]
 #   IMAGE_FUZZ_ONLY=N        run iteration N alone (with SEED= the run's)
 #   IMAGE_FUZZ_SAVE=1        also write the images the module made to the
@@ -14,7 +14,7 @@
 #                            fuzz/corpus/vm-*.img (the libFuzzer seeds)
 # make fuzz-images runs it with IMAGE_FUZZ_COUNT=10000.
 if [ -n "${CS_DEBUG_LANE:-}" ]; then
-	count=${IMAGE_FUZZ_DEBUG_COUNT:-200}
+	count=${IMAGE_FUZZ_DEBUG_COUNT:-1000}
 else
 	count=${IMAGE_FUZZ_COUNT:-1000}
 fi
