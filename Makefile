@@ -12,6 +12,8 @@
 #                     its headers; DEBUG_TESTS='glob ...' picks scenarios
 #   make debug-kernel build that debug kernel's packages from
 #                     linux-source-6.1 (about 45 minutes)
+#   make stress       the concurrency stress for STRESS_SECS (600) seconds;
+#                     make stress-debug on the debug kernel
 #   make install      DESTDIR=, PREFIX= (default /usr/local)
 #   make lint         checkpatch --strict, W=1 and sparse on the module
 #   make deps         install the Debian packages the build and tests need
@@ -35,7 +37,7 @@ has_install = $(shell grep -Eqs '^install[[:space:]]*:' $(1)/Makefile && echo y)
 kdir_arg = $(if $(KDIR),KDIR=$(KDIR))
 
 # "make check" installs packages before anything is built, even with -j.
-deps_first := $(if $(filter check check-debug demo,$(MAKECMDGOALS)),deps)
+deps_first := $(if $(filter check check-debug demo stress stress-debug,$(MAKECMDGOALS)),deps)
 
 all: module lib tools tests
 
@@ -123,6 +125,20 @@ torture: deps all
 		selftests/run.sh $(TORTURE_TESTS)
 
 .PHONY: torture
+
+# make stress: the concurrency stress, long (Documentation/testing.rst,
+# "Concurrency stress"): STRESS_SECS seconds of workload (default 600,
+# "make check" runs 40) on the stock kernel; make stress-debug runs it on
+# the debug kernel (lockdep, KASAN, kmemleak).
+STRESS_SECS ?= 600
+
+stress: deps all
+	CS_STRESS_SECS=$(STRESS_SECS) JOBS=1 selftests/run.sh stress
+
+stress-debug: deps lib tools tests
+	CS_STRESS_SECS=$(STRESS_SECS) JOBS=1 scripts/check-debug.sh stress
+
+.PHONY: stress stress-debug
 
 # System integration, DKMS and documentation (Documentation/admin-guide.rst):
 #   make install    also installs etc/: the udev rule, the systemd units and
