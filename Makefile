@@ -14,6 +14,7 @@
 #                     linux-source-6.1 (about 45 minutes)
 #   make stress       the concurrency stress for STRESS_SECS (600) seconds;
 #                     make stress-debug on the debug kernel
+#   make fault-inject every fault site of every operation, debug kernel
 #   make install      DESTDIR=, PREFIX= (default /usr/local)
 #   make lint         checkpatch --strict, W=1 and sparse on the module
 #   make deps         install the Debian packages the build and tests need
@@ -37,7 +38,7 @@ has_install = $(shell grep -Eqs '^install[[:space:]]*:' $(1)/Makefile && echo y)
 kdir_arg = $(if $(KDIR),KDIR=$(KDIR))
 
 # "make check" installs packages before anything is built, even with -j.
-deps_first := $(if $(filter check check-debug demo stress stress-debug,$(MAKECMDGOALS)),deps)
+deps_first := $(if $(filter check check-debug demo,$(MAKECMDGOALS)),deps)
 
 all: module lib tools tests
 
@@ -126,11 +127,18 @@ torture: deps all
 
 .PHONY: torture
 
-# make stress: the concurrency stress, long (Documentation/testing.rst,
-# "Concurrency stress"): STRESS_SECS seconds of workload (default 600,
-# "make check" runs 40) on the stock kernel; make stress-debug runs it on
-# the debug kernel (lockdep, KASAN, kmemleak).
+# Long runs of the lanes in Documentation/testing.rst, "Fault injection
+# and concurrency stress":
+#   make stress        STRESS_SECS seconds of the stress (default 600;
+#                      "make check" runs 30) on the stock kernel
+#   make stress-debug  the same on the debug kernel (lockdep, KASAN,
+#                      kmemleak)
+#   make fault-inject  every fault site of every operation (FI_FULL=1)
+#                      instead of a sample, debug kernel (about 20 min)
 STRESS_SECS ?= 600
+
+# deps before anything is built, even with -j (as deps_first above)
+module lib tools tests: | $(if $(filter stress stress-debug fault-inject,$(MAKECMDGOALS)),deps)
 
 stress: deps all
 	CS_STRESS_SECS=$(STRESS_SECS) JOBS=1 selftests/run.sh stress
@@ -138,7 +146,11 @@ stress: deps all
 stress-debug: deps lib tools tests
 	CS_STRESS_SECS=$(STRESS_SECS) JOBS=1 scripts/check-debug.sh stress
 
-.PHONY: stress stress-debug
+fault-inject: deps lib tools tests
+	VM_GUEST_ENV="FI_FULL=1 $(VM_GUEST_ENV)" JOBS=1 \
+		scripts/check-debug.sh 'fault_inject_*'
+
+.PHONY: stress stress-debug fault-inject
 
 # System integration, DKMS and documentation (Documentation/admin-guide.rst):
 #   make install    also installs etc/: the udev rule, the systemd units and

@@ -644,6 +644,20 @@ void cs_checkpoint_kick(struct cs_store *s)
 	}
 }
 
+/*
+ * How long until the interval makes a checkpoint due: 0 once it is,
+ * MAX_SCHEDULE_TIMEOUT with the interval off.
+ */
+static long cs_interval_left(struct cs_store *s, unsigned int ms)
+{
+	unsigned long due;
+
+	if (!ms)
+		return MAX_SCHEDULE_TIMEOUT;
+	due = READ_ONCE(s->last_cp) + msecs_to_jiffies(ms);
+	return time_after(due, jiffies) ? due - jiffies : 0;
+}
+
 /* The interval and the dirty limit: checkpoints nobody asked for. */
 static int cs_checkpoint_thread(void *data)
 {
@@ -651,19 +665,17 @@ static int cs_checkpoint_thread(void *data)
 
 	while (!kthread_should_stop()) {
 		unsigned int ms = READ_ONCE(s->tune.interval_ms);
-		long timeout = ms ? msecs_to_jiffies(ms) : MAX_SCHEDULE_TIMEOUT;
-		bool due;
 
+		/* A new interval_ms (sysfs wakes us) counts at once. */
 		wait_event_interruptible_timeout(s->cp_wait,
 						 READ_ONCE(s->cp_kicked) ||
+						 READ_ONCE(s->tune.interval_ms) != ms ||
 						 kthread_should_stop(),
-						 timeout);
+						 cs_interval_left(s, ms));
 		if (kthread_should_stop())
 			break;
-		ms = READ_ONCE(s->tune.interval_ms);
-		due = ms && time_after_eq(jiffies, READ_ONCE(s->last_cp) +
-					  msecs_to_jiffies(ms));
-		if (!xchg(&s->cp_kicked, false) && !due)
+		if (!xchg(&s->cp_kicked, false) &&
+		    cs_interval_left(s, READ_ONCE(s->tune.interval_ms)))
 			continue;
 		cs_sync(s, NULL);
 	}

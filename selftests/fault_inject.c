@@ -163,6 +163,36 @@ static int put_fmt(const char *path, const char *fmt, ...)
 	return put_str(path, buf);
 }
 
+/*
+ * No early writeback while a test runs: the flusher first looks at a
+ * store a writeback interval (5 s) after its first dirty page and then
+ * writes everything, from its own thread. A write error it meets shuts
+ * the store down before the checkpoint a test is waiting for, and the
+ * pages it cleans change what each step's checkpoint does. An hour, then
+ * the old value back (0 would mean at once).
+ */
+#define WRITEBACK_KNOB "/proc/sys/vm/dirty_writeback_centisecs"
+static char wb_saved[32];
+
+static void wb_hold(void)
+{
+	int fd = open(WRITEBACK_KNOB, O_RDONLY | O_CLOEXEC);
+	ssize_t n = -1;
+
+	if (fd >= 0) {
+		n = read(fd, wb_saved, sizeof(wb_saved) - 1);
+		close(fd);
+	}
+	wb_saved[n > 0 ? n : 0] = '\0';
+	put_str(WRITEBACK_KNOB, "360000");
+}
+
+static void wb_restore(void)
+{
+	if (wb_saved[0])
+		put_str(WRITEBACK_KNOB, wb_saved);
+}
+
 /* Run a shell command; its output becomes comments if it fails. */
 static int run_cmd(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int run_cmd(const char *fmt, ...)
@@ -267,6 +297,7 @@ struct fi_mode {
 	const char *name;	/* for messages */
 	const char *func;	/* FI_FUNC */
 	int retval;		/* FI_FUNC */
+	const char *ops;	/* FI_FUNC: the operations that reach it */
 	const char *disk;	/* FI_BIO: the disk's sysfs name */
 };
 
@@ -379,15 +410,19 @@ static void fi_arm(unsigned int n)
 		msg("fail-nth: %s", strerror(errno));
 }
 
-/* Stop; returns whether the fault was injected. */
-static bool fi_disarm(void)
+/*
+ * Stop; returns whether the fault was injected. *@left: what was left of
+ * the count (n minus the fault sites passed), 0 once injected.
+ */
+static bool fi_disarm(unsigned long *left)
 {
 	char buf[16] = "";
 	ssize_t n = pread(nth_fd, buf, sizeof(buf) - 1, 0);
 
 	if (pwrite(nth_fd, "0", 1, 0) != 1)
 		msg("fail-nth: %s", strerror(errno));
-	return n > 0 && strtoul(buf, NULL, 10) == 0;
+	*left = n > 0 ? strtoul(buf, NULL, 10) : 0;
+	return n > 0 && *left == 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -784,8 +819,11 @@ static int fx_make_s2(void)
 	return seg_write(fd, F.cur.s2, 0, S2_SIZE);
 }
 
-/* Format the test disk and build the store every test starts from. */
-static int fx_init(void)
+/*
+ * Format the test disk and build the store every test starts from,
+ * committed; @cycle: and check it from the disk (detach, fsck, attach).
+ */
+static int fx_init(bool cycle)
 {
 	uint64_t oid = 0;
 	uint32_t kind = 0;
@@ -841,7 +879,7 @@ static int fx_init(void)
 
 	TRY(fx_checkpoint());
 	TRY(fx_verify(&F.cur));
-	return fx_cycle();
+	return cycle ? fx_cycle() : 0;
 }
 
 static void fx_fini(void)
@@ -1156,7 +1194,19 @@ static int prep_scr_s0(void)
 	ret = capstore_node_store(F.root, SL_SCR, F.s0, 0);
 	CHECK(!ret, "store: %s", errname(ret));
 	F.cur.root[SL_SCR] = F.cur.root[SL_S0];
-	return 0;
+	/* the root's page clean: the clear reserves a block for it */
+	return fx_checkpoint();
+}
+
+/*
+ * The scratch slot empty and the root's page clean, so that changing a
+ * slot reserves a block for it: a failure after the operation dirtied
+ * another page (a new forwarder's) must give that page's block back.
+ */
+static int prep_scr_clean(void)
+{
+	TRY(prep_scr_empty());
+	return fx_checkpoint();
 }
 
 static int run_clear(void)
@@ -1561,18 +1611,18 @@ static int check_detach(int ret)
 static const struct op ops[] = {
 	{ "attach", prep_attach, run_attach, check_attach, OP_MAY_EIO },
 	{ "root", NULL, run_root, check_newfd, 0 },
-	{ "create_segment", prep_scr_empty, run_create_seg, check_create, 0 },
-	{ "create_node", prep_scr_empty, run_create_node, check_create, 0 },
+	{ "create_segment", prep_scr_clean, run_create_seg, check_create, 0 },
+	{ "create_node", prep_scr_clean, run_create_node, check_create, 0 },
 	{ "fetch", NULL, run_fetch_s0, check_newfd, 0 },
 	{ "fetch_forwarded", NULL, run_fetch_fwd, check_newfd, 0 },
 	{ "fetch_cold", prep_fetch_cold, run_fetch_fwd, check_fetch_cold,
 	  OP_MAY_EIO },
-	{ "store", prep_scr_empty, run_store, check_store, 0 },
+	{ "store", prep_scr_clean, run_store, check_store, 0 },
 	{ "clear", prep_scr_s0, run_clear, check_clear, 0 },
 	{ "restrict", NULL, run_restrict, check_restrict, 0 },
 	{ "revoke", prep_s2, run_revoke, check_revoke, 0 },
 	{ "destroy", prep_s2, run_destroy, check_destroy, 0 },
-	{ "forward", prep_scr_empty, run_forward, check_forward, 0 },
+	{ "forward", prep_scr_clean, run_forward, check_forward, 0 },
 	{ "section", NULL, run_section, check_section, 0 },
 	{ "cap_info", NULL, run_info, check_nothing, 0 },
 	{ "mmap_read", prep_read_cold, run_mmap_read, check_read,
@@ -1593,25 +1643,53 @@ static const struct op ops[] = {
 };
 #define NOPS (sizeof(ops) / sizeof(ops[0]))
 
-static bool op_selected(const char *name)
+static unsigned long env_ul(const char *name, unsigned long dflt)
 {
-	const char *sel = getenv("FI_OPS");
+	const char *v = getenv(name);
+
+	return v && *v ? strtoul(v, NULL, 10) : dflt;
+}
+
+/* FI_FULL=1: every fault site of every operation, not a sample. */
+static bool fi_full(void)
+{
+	return env_ul("FI_FULL", 0) == 1;
+}
+
+/* Is @name in the comma-separated @list? */
+static bool in_list(const char *list, const char *name)
+{
 	size_t len = strlen(name);
 	const char *p;
 
-	if (!sel || !*sel)
-		return true;
-	for (p = sel; (p = strstr(p, name)); p += len)
-		if ((p == sel || p[-1] == ',') &&
+	for (p = list; (p = strstr(p, name)); p += len)
+		if ((p == list || p[-1] == ',') &&
 		    (p[len] == ',' || p[len] == '\0'))
 			return true;
 	return false;
+}
+
+/*
+ * The operations to run: FI_OPS if set; else for a helper (fail_function)
+ * the ones that reach it, unless FI_FULL; else all.
+ */
+static bool op_selected(const struct fi_mode *m, const char *name)
+{
+	const char *sel = getenv("FI_OPS");
+
+	if (sel && *sel)
+		return in_list(sel, name);
+	if (m->ops && !fi_full())
+		return in_list(m->ops, name);
+	return true;
 }
 
 /* ------------------------------------------------------------------ */
 /* Stepping.                                                           */
 
 struct tally {
+	unsigned long sites;	/* fault sites of a run without a fault */
+	bool sampled;		/* not every site was stepped */
 	unsigned long steps, injected, ok_anyway, errs[8];
 	int errv[8];
 	unsigned int nerr;
@@ -1662,24 +1740,81 @@ static unsigned long cycle_every(void)
 }
 
 /*
+ * Which steps to take when not every one is (FI_FULL unset): the first
+ * FI_DENSE (4) fault sites, FI_SAMPLE (3) more drawn at random from the
+ * rest (seeded with CS_SEED, the mode and the operation, so that SEED=
+ * replays a run), and the last; every site when there are no more than
+ * that. Long runs of sites are mostly one loop (the bounce pool's 512
+ * pages and the sysfs files at attach, readahead), each of whose steps
+ * takes the same error path.
+ */
+static unsigned long plan_steps(const struct fi_mode *m, const struct op *op,
+				unsigned long sites, unsigned long *plan,
+				unsigned long max)
+{
+	unsigned long dense = env_ul("FI_DENSE", 4);
+	unsigned long sample = env_ul("FI_SAMPLE", 3);
+	uint64_t r = env_ul("CS_SEED", 1);
+	unsigned long n = 0, i, j, x;
+	const char *c;
+
+	if (dense > max / 2)
+		dense = max / 2;
+	if (sample > max / 2 - 1)
+		sample = max / 2 - 1;
+	if (sites <= dense + sample + 1) {
+		for (i = 1; i <= sites && n < max; i++)
+			plan[n++] = i;
+		return n;
+	}
+	for (c = m->name; *c; c++)
+		r = cs_mix(r ^ (uint64_t)*c);
+	for (c = op->name; *c; c++)
+		r = cs_mix(r ^ (uint64_t)*c);
+	for (i = 1; i <= dense; i++)
+		plan[n++] = i;
+	plan[n++] = sites;
+	/* distinct sites between the dense ones and the last */
+	while (n < dense + 1 + sample) {
+		r = cs_mix(r);
+		x = dense + 1 + (unsigned long)(r % (sites - dense - 1));
+		for (i = 0; i < n && plan[i] != x; i++)
+			;
+		if (i == n)
+			plan[n++] = x;
+	}
+	/* in order */
+	for (i = 1; i < n; i++)
+		for (j = i; j > 0 && plan[j - 1] > plan[j]; j--) {
+			x = plan[j];
+			plan[j] = plan[j - 1];
+			plan[j - 1] = x;
+		}
+	return n;
+}
+
+/*
  * One step: prepare, run with the n-th fault site failing, check. Returns
  * 1 if the fault was reached, 0 if the operation ran to its end without.
  */
 static int step_one(const struct fi_mode *m, const struct op *op,
 		    struct tally *t, unsigned long n)
 {
+	unsigned long left;
 	bool hit;
 	int ret;
 
 	if (op->prep && op->prep())
 		BAD("step %lu: preparing failed", n);
+	kmsg_mark();	/* (re)opens /dev/kmsg: before counting fds */
 	base_fds = cs_next_fd();
 	base_caps = F.attached ? sysfs_get("open_caps") : 0;
-	kmsg_mark();
 	fi_arm((unsigned int)n);
 	ret = op->run();
-	hit = fi_disarm();
+	hit = fi_disarm(&left);
 	t->steps++;
+	if (!hit)
+		t->sites = n - left;
 	if (!hit && ret)
 		BAD("step %lu: failed (%s) without reaching the fault", n,
 		    errname(ret));
@@ -1712,7 +1847,7 @@ static int step_one(const struct fi_mode *m, const struct op *op,
 static int step_op(const struct fi_mode *m, const struct op *op,
 		   struct tally *t)
 {
-	unsigned long n, limit = max_steps();
+	unsigned long n, i, limit = max_steps(), plan[64], nplan;
 	char what[96];
 	int hit = 1;
 
@@ -1722,16 +1857,36 @@ static int step_op(const struct fi_mode *m, const struct op *op,
 	if (!F.attached)
 		TRY(fx_attach());
 	TRY(fi_setup(m));
-	for (n = 1; n <= limit && hit > 0; n++)
-		hit = step_one(m, op, t, n);
+	if (fi_full()) {
+		/* every site in turn, until a run reaches none */
+		for (n = 1; n <= limit && hit > 0; n++)
+			hit = step_one(m, op, t, n);
+		t->sampled = false;
+	} else {
+		/* a run without a fault counts the sites; then the plan */
+		hit = step_one(m, op, t, limit);
+		if (!hit) {
+			nplan = plan_steps(m, op, t->sites, plan,
+					   sizeof(plan) / sizeof(plan[0]));
+			for (i = 0; i < nplan && hit >= 0; i++)
+				hit = step_one(m, op, t, plan[i]);
+			if (hit > 0)
+				hit = 0;	/* the last step may reach it */
+			t->sampled = t->sites > nplan;
+		}
+	}
 	fi_off();
 	if (hit < 0)
 		return -1;
 	CHECK(!hit, "still reaching faults after %lu steps", limit);
-	/* everything once more, from the disk */
+	/*
+	 * Everything once more, from the disk, after an operation a fault
+	 * reached (one that never met the fault site ran once, normally:
+	 * a checkpoint that commits it and leaks nothing is enough).
+	 */
 	if (!F.attached)
 		TRY(fx_attach());
-	if (fx_checkpoint() || fx_cycle())
+	if (fx_checkpoint() || (t->injected && fx_cycle()))
 		BAD("the store after the last step");
 	return 0;
 }
@@ -1745,6 +1900,9 @@ static void tally_print(const char *mode, const struct op *op,
 
 	len = snprintf(line, sizeof(line), "%s: %-16s %4lu steps, %4lu faults",
 		       mode, op->name, t->steps, t->injected);
+	if (t->sampled)
+		len += snprintf(line + len, sizeof(line) - len,
+				" (%lu sites, sampled)", t->sites);
 	for (i = 0; i < t->nerr && len < (int)sizeof(line); i++)
 		len += snprintf(line + len, sizeof(line) - len, "%s %s %lu",
 				i ? "," : ":", errname(t->errv[i]),
@@ -1762,14 +1920,25 @@ static int step_all(const struct fi_mode *m, struct fi_totals *tot)
 	unsigned int i;
 
 	tot->ops = tot->faults = 0;
+	if (fi_full())
+		msg("%s: every fault site of every operation (FI_FULL)",
+		    m->name);
+	else
+		msg("%s: the first %lu fault sites of each operation, %lu more at random and the last (seed %lu; FI_FULL=1: all)",
+		    m->name, env_ul("FI_DENSE", 4), env_ul("FI_SAMPLE", 3),
+		    env_ul("CS_SEED", 1));
 	for (i = 0; i < NOPS; i++) {
-		if (!op_selected(ops[i].name))
+		if (!op_selected(m, ops[i].name))
 			continue;
 		if (step_op(m, &ops[i], &t)) {
 			tally_print(m->name, &ops[i], &t);
 			return -1;
 		}
 		tally_print(m->name, &ops[i], &t);
+		CHECK(!m->ops || !t.injected || getenv("FI_OPS") ||
+		      in_list(m->ops, ops[i].name),
+		      "%s reaches %s: add it to the helper's list of operations (FI_FUNC_TEST)",
+		      ops[i].name, m->func);
 		tot->ops++;
 		tot->faults += t.injected;
 	}
@@ -1787,6 +1956,12 @@ static int step_all(const struct fi_mode *m, struct fi_totals *tot)
 /* ------------------------------------------------------------------ */
 /* Tests: memory.                                                      */
 
+/*
+ * Linux 6.1's harness runs the test body even after SKIP() in the
+ * fixture's setup: every body starts with this.
+ */
+#define SKIPPED() do { if (_metadata->skip) return; } while (0)
+
 FIXTURE(inject) {
 	int unused;
 };
@@ -1797,12 +1972,15 @@ FIXTURE_SETUP(inject)
 	if (!fi_available())
 		SKIP(return, FI_SKIP_REASON);
 	fi_off();
-	ASSERT_EQ(0, fx_init());
+	wb_hold();
+	/* the operations detach and attach it soon enough */
+	ASSERT_EQ(0, fx_init(false));
 }
 
 FIXTURE_TEARDOWN(inject)
 {
 	fx_fini();
+	wb_restore();
 }
 
 static int fi_run(const struct fi_mode *m)
@@ -1814,6 +1992,7 @@ static int fi_run(const struct fi_mode *m)
 
 TEST_F_TIMEOUT(inject, failslab, 3600)
 {
+	SKIPPED();
 	static const struct fi_mode m = { .kind = FI_SLAB, .name = "failslab" };
 
 	ASSERT_EQ(0, fi_run(&m));
@@ -1821,30 +2000,44 @@ TEST_F_TIMEOUT(inject, failslab, 3600)
 
 TEST_F_TIMEOUT(inject, fail_page_alloc, 3600)
 {
+	SKIPPED();
 	static const struct fi_mode m = { .kind = FI_PAGE, .name = "fail_page_alloc" };
 
 	ASSERT_EQ(0, fi_run(&m));
 }
 
-/* Each ALLOW_ERROR_INJECTION helper of kmod/, with the error it returns. */
-#define FI_FUNC_TEST(fn, err)						\
-TEST_F_TIMEOUT(inject, fn, 3600)						\
+/*
+ * Each ALLOW_ERROR_INJECTION helper of kmod/, with the error it returns
+ * and the operations that reach it: only those run, unless FI_FULL=1,
+ * which runs every operation and fails if one not listed reaches it (the
+ * list is then out of date).
+ */
+#define FI_FUNC_TEST(fn, err, oplist)					\
+TEST_F_TIMEOUT(inject, fn, 3600)					\
 {									\
-	static const struct fi_mode m = {		\
-		.kind = FI_FUNC, .name = #fn, .func = #fn, .retval = err };	\
+	static const struct fi_mode m = {				\
+		.kind = FI_FUNC, .name = #fn, .func = #fn, .retval = err, \
+		.ops = oplist };					\
 									\
+	SKIPPED();							\
 	ASSERT_EQ(0, fi_run(&m));					\
 }
 
-FI_FUNC_TEST(cs_read_block, -EIO)
-FI_FUNC_TEST(cs_write_header, -EIO)
-FI_FUNC_TEST(cs_space_alloc, -ENOSPC)
-FI_FUNC_TEST(cs_space_reserve, -ENOSPC)
-FI_FUNC_TEST(cs_otable_new, -ENOSPC)
-FI_FUNC_TEST(cs_cap_file_via, -ENOMEM)
-FI_FUNC_TEST(cs_iget, -ENOMEM)
-FI_FUNC_TEST(cs_tree_get, -EIO)
-FI_FUNC_TEST(cs_tree_set, -ENOMEM)
+#define OPS_READ	"attach,fetch_cold,mmap_read,mmap_write_cold,read,write_cold"
+#define OPS_CP		"checkpoint,fsync,detach"
+#define OPS_CREATE	"create_segment,create_node,forward"
+#define OPS_CAP		"root,create_segment,create_node,fetch,fetch_forwarded,fetch_cold,restrict,revoke,forward"
+
+FI_FUNC_TEST(cs_read_block, -EIO, OPS_READ)
+FI_FUNC_TEST(cs_write_header, -EIO, OPS_CP)
+FI_FUNC_TEST(cs_space_alloc, -ENOSPC, OPS_CP)
+FI_FUNC_TEST(cs_space_reserve, -ENOSPC,
+	     "create_segment,create_node,store,clear,forward,mmap_write,mmap_write_cold,write,write_cold")
+FI_FUNC_TEST(cs_otable_new, -ENOSPC, OPS_CREATE)
+FI_FUNC_TEST(cs_cap_file_via, -ENOMEM, OPS_CAP)
+FI_FUNC_TEST(cs_iget, -ENOMEM, OPS_CAP)
+FI_FUNC_TEST(cs_tree_get, -EIO, OPS_READ ",forward," OPS_CP)
+FI_FUNC_TEST(cs_tree_set, -ENOMEM, OPS_CP)
 
 /* ------------------------------------------------------------------ */
 /* Tests: the disk fails under the store.                              */
@@ -1907,7 +2100,7 @@ static int disk_init(void)
 			   dm_dev, sizeof(dm_dev));
 	CHECK(!ret, "dm create: %s", strerror(-ret));
 	setenv("CS_TEST_DEV", dm_dev, 1);
-	ret = fx_init();
+	ret = fx_init(true);
 	setenv("CS_TEST_DEV", base_dev, 1);
 	return ret;
 }
@@ -2049,12 +2242,14 @@ static int dk_write_error_scheduled(void)
 	TRY(fx_dirty());
 	TRY(dm_set_flakey("error_writes"));
 	kmsg_mark();
+	/* the thread has been waiting with the interval off since attach */
 	CHECK(!sysfs_set("interval_ms", "100"), "interval_ms");
-	for (i = 0; i < 600 && failed < 1; i++) {
+	for (i = 0; i < 300 && failed < 1; i++) {
 		usleep(100000);
 		failed = sysfs_get("failed_checkpoints");
 	}
-	CHECK(failed == 1, "failed_checkpoints %lld after 60 s", failed);
+	CHECK(failed == 1, "failed_checkpoints %lld 30 s after interval_ms was set to 100",
+	      failed);
 	CHECK(kmsg_find("store shut down", NULL, 0),
 	      "no \"store shut down\" in the kernel log");
 	/* the next durability request learns it */
@@ -2222,11 +2417,14 @@ static int dm_set_bad(const uint64_t *blk, bool foreign)
 	return 0;
 }
 
-/* Drop S0's cached pages; its tree stays in memory (S0 stays open). */
+/*
+ * Nothing of S0 cached: detach and attach again (drop_caches may keep a
+ * page still held by a per-CPU LRU batch). The bad blocks are data
+ * blocks only: attach and the trees read good ones.
+ */
 static int drop_s0_pages(void)
 {
-	TRY(put_str("/proc/sys/vm/drop_caches", "1"));
-	return 0;
+	return fx_reattach();
 }
 
 /*
@@ -2487,6 +2685,7 @@ FIXTURE_SETUP(disk)
 	bus_init();
 	if (access(CS_DM_CONTROL, F_OK))
 		SKIP(return, "no device-mapper (" CS_DM_CONTROL ")");
+	wb_hold();
 	detach_all();
 }
 
@@ -2497,45 +2696,54 @@ FIXTURE_TEARDOWN(disk)
 		cs_detach(F.id);
 	F.attached = false;
 	cs_dm_remove(DM_NAME);
+	wb_restore();
 }
 
 TEST_F_TIMEOUT(disk, write_error, 300)
 {
+	SKIPPED();
 	ASSERT_EQ(0, dk_write_error());
 }
 
 TEST_F_TIMEOUT(disk, write_error_scheduled, 300)
 {
+	SKIPPED();
 	ASSERT_EQ(0, dk_write_error_scheduled());
 }
 
 TEST_F_TIMEOUT(disk, writeback_error, 300)
 {
+	SKIPPED();
 	ASSERT_EQ(0, dk_writeback_error());
 }
 
 TEST_F_TIMEOUT(disk, drop_writes, 300)
 {
+	SKIPPED();
 	ASSERT_EQ(0, dk_drop_writes());
 }
 
 TEST_F_TIMEOUT(disk, read_error, 300)
 {
+	SKIPPED();
 	ASSERT_EQ(0, dk_read_error(false));
 }
 
 TEST_F_TIMEOUT(disk, read_foreign, 300)
 {
+	SKIPPED();
 	ASSERT_EQ(0, dk_read_error(true));
 }
 
 TEST_F_TIMEOUT(disk, header_read_error, 300)
 {
+	SKIPPED();
 	ASSERT_EQ(0, dk_header_read_error());
 }
 
 TEST_F_TIMEOUT(disk, dust, 300)
 {
+	SKIPPED();
 	ASSERT_EQ(0, dk_dust(_metadata));
 }
 
@@ -2558,17 +2766,18 @@ TEST_F_TIMEOUT(disk, fail_make_request, 3600)
 	unsigned int i, j;
 	unsigned long faults = 0;
 
+	SKIPPED();
 	if (!fi_available() ||
 	    access(DBGFS "/fail_make_request/probability", W_OK))
 		SKIP(return, FI_SKIP_REASON);
-	ASSERT_EQ(0, fx_init());
+	ASSERT_EQ(0, fx_init(true));
 	name = strrchr(F.dev, '/');
 	m.disk = name ? name + 1 : F.dev;
 	for (i = 0; i < sizeof(bio_ops) / sizeof(bio_ops[0]); i++) {
 		for (j = 0; j < NOPS && strcmp(ops[j].name, bio_ops[i]); j++)
 			;
 		ASSERT_LT(j, NOPS);
-		if (!op_selected(ops[j].name))
+		if (!op_selected(&m, ops[j].name))
 			continue;
 		ASSERT_EQ(0, step_op(&m, &ops[j], &t));
 		tally_print(m.name, &ops[j], &t);
