@@ -16,6 +16,9 @@
 #                     its headers; DEBUG_TESTS='glob ...' picks scenarios
 #   make debug-kernel build that debug kernel's packages from
 #                     linux-source-6.1 (about 45 minutes)
+#   make stress       the concurrency stress for STRESS_SECS (600) seconds;
+#                     make stress-debug on the debug kernel
+#   make fault-inject every fault site of every operation, debug kernel
 #   make install      DESTDIR=, PREFIX= (default /usr/local)
 #   make lint         checkpatch --strict, W=1 and sparse on the module
 #   make fuzz         libFuzzer on images for FUZZ_TIME s; fuzz-images,
@@ -134,6 +137,31 @@ torture: deps all
 		selftests/run.sh $(TORTURE_TESTS)
 
 .PHONY: torture
+
+# Long runs of the lanes in Documentation/testing.rst, "Fault injection
+# and concurrency stress":
+#   make stress        STRESS_SECS seconds of the stress (default 600;
+#                      "make check" runs 30) on the stock kernel
+#   make stress-debug  the same on the debug kernel (lockdep, KASAN,
+#                      kmemleak)
+#   make fault-inject  every fault site of every operation (FI_FULL=1)
+#                      instead of a sample, debug kernel (about 20 min)
+STRESS_SECS ?= 600
+
+# deps before anything is built, even with -j (as deps_first above)
+module lib tools tests: | $(if $(filter stress stress-debug fault-inject,$(MAKECMDGOALS)),deps)
+
+stress: deps all
+	CS_STRESS_SECS=$(STRESS_SECS) JOBS=1 selftests/run.sh stress
+
+stress-debug: deps lib tools tests
+	CS_STRESS_SECS=$(STRESS_SECS) JOBS=1 scripts/check-debug.sh stress
+
+fault-inject: deps lib tools tests
+	VM_GUEST_ENV="FI_FULL=1 $(VM_GUEST_ENV)" JOBS=1 \
+		scripts/check-debug.sh 'fault_inject_*'
+
+.PHONY: stress stress-debug fault-inject
 
 # System integration, DKMS and documentation (Documentation/admin-guide.rst):
 #   make install    also installs etc/: the udev rule, the systemd units and

@@ -146,16 +146,24 @@ struct cs_inode *cs_forward_target(struct cs_inode *fwd)
 	return NULL;
 }
 
-/* Create the forwarder, holding @target, into slot @slot of a node. */
+/*
+ * Create the forwarder, holding @target, into slot @slot of a node, and
+ * the capability made through it: @ci with @rights, for the delegated
+ * capability @cap. The capability is made before the slot is written, so
+ * that nothing fails once the forwarder is in the slot.
+ */
 static int cs_forward_create(struct cs_store *s, struct file *nodefile,
 			     unsigned int slot,
 			     const struct capstore_dslot *target,
-			     struct cs_inode **fwdp)
+			     struct cs_inode *ci, const struct cs_cap *cap,
+			     u32 rights, struct file **objp)
 {
 	struct cs_inode *node = CS_I(file_inode(nodefile));
+	struct cs_via via[CAPSTORE_FORWARD_MAX_DEPTH];
 	struct capstore_dslot ctl = {};
 	struct folio *folio, *ffolio;
 	struct cs_inode *fwd;
+	struct file *obj;
 	u64 oid;
 	int err;
 
@@ -185,19 +193,32 @@ static int cs_forward_create(struct cs_store *s, struct file *nodefile,
 	cs_node_unlock(ffolio);
 	if (err)
 		goto out_kill;
+	via[0].fwd = fwd;
+	via[0].gen = fwd->gen;
+	memcpy(&via[1], cap->via, cap->nvia * sizeof(*via));
+	obj = cs_cap_file_via(ci, rights, cap->gen, via, cap->nvia + 1);
+	if (IS_ERR(obj)) {
+		err = PTR_ERR(obj);
+		goto out_kill;
+	}
 	ctl.oid = cpu_to_le64(oid);
 	ctl.gen = cpu_to_le64(fwd->gen);
 	ctl.rights = cpu_to_le32(CAPSTORE_RIGHTS_ALL);
 	ctl.kind = cpu_to_le32(CAPSTORE_DOBJ_FORWARDER);
 	err = cs_slot_write(node, folio, slot, &ctl);
-	if (err)
+	if (err) {
+		fput(obj);
 		goto out_kill;
+	}
 	cs_node_end_write(nodefile, folio);
-	*fwdp = fwd;
+	iput(&fwd->vfs_inode);
+	*objp = obj;
 	return 0;
 
 out_kill:
+	/* Its page may be dirty already: give back the block it reserved. */
 	cs_inode_kill(fwd);
+	cs_object_drop_pages(fwd);
 	iput(&fwd->vfs_inode);
 out_free:
 	{
@@ -222,10 +243,8 @@ int cs_forward(struct file *file, void __user *uarg)
 	struct cs_inode *ci = CS_I(file_inode(file));
 	struct cs_store *s = cs_inode_store(ci);
 	struct cs_cap *cap = cs_file_cap(file);
-	struct cs_via via[CAPSTORE_FORWARD_MAX_DEPTH];
 	struct capstore_forward cmd;
 	struct capstore_dslot target;
-	struct cs_inode *fwd;
 	struct file *node, *obj;
 	int fd, err;
 
@@ -265,20 +284,11 @@ int cs_forward(struct file *file, void __user *uarg)
 
 	cs_cap_slot(file, &target);
 	target.rights = cpu_to_le32(cmd.rights);
-	err = cs_forward_create(s, node, cmd.slot, &target, &fwd);
+	err = cs_forward_create(s, node, cmd.slot, &target, ci, cap,
+				cmd.rights, &obj);
 	if (err)
 		goto out_fd;
-	via[0].fwd = fwd;
-	via[0].gen = fwd->gen;
-	memcpy(&via[1], cap->via, cap->nvia * sizeof(*via));
-	obj = cs_cap_file_via(ci, cmd.rights, cap->gen, via, cap->nvia + 1);
-	iput(&fwd->vfs_inode);
 	fput(node);
-	if (IS_ERR(obj)) {
-		/* The forwarder is in the slot; only the fd is missing. */
-		put_unused_fd(fd);
-		return PTR_ERR(obj);
-	}
 	cmd.out_fd = fd;
 	return cs_cap_install(obj, fd, uarg, &cmd, sizeof(cmd));
 

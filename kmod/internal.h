@@ -36,6 +36,7 @@
 #ifndef _CAPSTORE_INTERNAL_H
 #define _CAPSTORE_INTERNAL_H
 
+#include <linux/completion.h>
 #include <linux/fs.h>
 #include <linux/kobject.h>
 #include <linux/list.h>
@@ -297,6 +298,7 @@ static inline struct cs_store *cs_inode_store(struct cs_inode *ci)
 
 int cs_fs_mount(struct cs_store *s);
 void cs_fs_unmount(struct cs_store *s);
+void cs_fs_wait_dead(struct cs_store *s);
 struct cs_inode *cs_iget(struct cs_store *s, u64 oid);
 void cs_inode_mark_dirty(struct cs_inode *ci);
 void cs_inode_kill(struct cs_inode *ci);
@@ -398,6 +400,7 @@ struct cs_inode *cs_forward_target(struct cs_inode *fwd);
 /* --- object.c: destroying and revoking --- */
 
 int cs_object_destroy(struct file *file);
+void cs_object_drop_pages(struct cs_inode *ci);
 int cs_object_revoke(struct file *file, void __user *uarg);
 
 /* --- store.c: attach, detach, the store itself --- */
@@ -434,6 +437,7 @@ int cs_object_revoke(struct file *file, void __user *uarg);
  * @flags: CS_STORE_* bits
  * @detached: detach has taken the final checkpoint (under @cp_mutex)
  * @nr_caps: open capability files
+ * @sb_dead: completes when the internal super_block is gone
  * @bounce_pool: pages that writes are copied into
  * @space: the allocator
  * @otable: the object table
@@ -471,6 +475,7 @@ struct cs_store {
 	unsigned long flags;
 	bool detached;
 	atomic_t nr_caps;
+	struct completion sb_dead;
 	mempool_t *bounce_pool;
 	struct cs_space space;
 	struct cs_otable otable;

@@ -184,28 +184,33 @@ static int cs_node_create(struct file *file, void __user *uarg)
 		err = PTR_ERR(ci);
 		goto out_free_oid;
 	}
+	/*
+	 * The capability before the slot: once the object is in the slot,
+	 * the call must not fail, or the caller would find it there after
+	 * an error.
+	 */
+	obj = cs_cap_file(ci, CAPSTORE_RIGHTS_ALL, ci->gen);
+	if (IS_ERR(obj)) {
+		err = PTR_ERR(obj);
+		goto out_kill;
+	}
 	slot.oid = cpu_to_le64(oid);
 	slot.gen = cpu_to_le64(ci->gen);
 	slot.rights = cpu_to_le32(CAPSTORE_RIGHTS_ALL);
 	slot.kind = cpu_to_le32(cmd.kind);
 	err = cs_slot_write(node, folio, cmd.slot, &slot);
 	if (err) {
-		cs_inode_kill(ci);
-		iput(&ci->vfs_inode);
-		goto out_free_oid;
+		fput(obj);
+		goto out_kill;
 	}
 	cs_node_end_write(file, folio);
-
-	/* From here on the object is reachable from the slot. */
-	obj = cs_cap_file(ci, CAPSTORE_RIGHTS_ALL, ci->gen);
 	iput(&ci->vfs_inode);
-	if (IS_ERR(obj)) {
-		put_unused_fd(fd);
-		return PTR_ERR(obj);
-	}
 	cmd.out_fd = fd;
 	return cs_cap_install(obj, fd, uarg, &cmd, sizeof(cmd));
 
+out_kill:
+	cs_inode_kill(ci);
+	iput(&ci->vfs_inode);
 out_free_oid:
 	{
 		struct capstore_dobj rec = { .oid = cpu_to_le64(oid) };

@@ -118,11 +118,14 @@ static void cs_object_unmap(struct cs_kill *k)
 		cs_unmap_all(k->target->vfs_inode.i_mapping);
 }
 
-/*
- * Drop a dead object's pages. Dirty pages a checkpoint has not claimed
- * give back their reserved blocks; the ones it claimed it still writes.
+/**
+ * cs_object_drop_pages - drop a dead object's pages
+ * @ci: the object, killed (cs_inode_kill())
+ *
+ * Dirty pages a checkpoint has not claimed give back their reserved
+ * blocks; the ones it claimed it still writes.
  */
-static void cs_object_drop_pages(struct cs_inode *ci)
+void cs_object_drop_pages(struct cs_inode *ci)
 {
 	struct address_space *mapping = ci->vfs_inode.i_mapping;
 	struct cs_store *s = cs_inode_store(ci);
@@ -224,6 +227,17 @@ int cs_object_revoke(struct file *file, void __user *uarg)
 	err = cs_object_lock(file, &k);
 	if (err)
 		goto out_fd;
+	/*
+	 * The fresh capability first, for the next generation: once the
+	 * generation moved, the call must not fail, or the caller would be
+	 * left with no capability to the object at all.
+	 */
+	fresh = cs_cap_file(ci, rights, ci->gen + 1);
+	if (IS_ERR(fresh)) {
+		err = PTR_ERR(fresh);
+		cs_object_unlock(file, &k);
+		goto out_fd;
+	}
 	err = cs_otable_get(s, inode->i_ino, &rec);
 	if (!err) {
 		rec.gen = cpu_to_le64(ci->gen + 1);
@@ -232,13 +246,12 @@ int cs_object_revoke(struct file *file, void __user *uarg)
 	if (!err) {
 		WRITE_ONCE(ci->gen, ci->gen + 1);
 		cs_object_unmap(&k);
-		fresh = cs_cap_file(ci, rights, ci->gen);
-		if (IS_ERR(fresh))
-			err = PTR_ERR(fresh);
 	}
 	cs_object_unlock(file, &k);
-	if (err)
+	if (err) {
+		fput(fresh);
 		goto out_fd;
+	}
 	cmd.out_fd = fd;
 	return cs_cap_install(fresh, fd, uarg, &cmd, sizeof(cmd));
 

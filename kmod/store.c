@@ -8,9 +8,10 @@
  * a final checkpoint and lets go.
  *
  * A store is reference counted through its kobject: the table of attached
- * stores holds one reference, the store's super_block another (so the
- * store outlives the last capability file), and callers of cs_store_get()
- * a temporary one. The last reference closes the device.
+ * stores holds one reference and callers of cs_store_get() a temporary
+ * one. Detach drops the table's only once the store's super_block is gone,
+ * which may be after the last capability file's ->release (see
+ * cs_kill_sb()). The last reference closes the device.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -77,10 +78,16 @@ static int cs_recover_header(struct cs_store *s, struct capstore_dhdr *best,
 		const struct capstore_dhdr *h = buf;
 		u64 blkno = s->geom.header_start + slot;
 
+		/*
+		 * A slot that cannot be read may hold the newest checkpoint:
+		 * recovering an older one would silently lose what it
+		 * committed. Refuse; the next attach tries again.
+		 */
 		err = cs_read_block(s, blkno, buf);
 		if (err) {
-			cs_warn(s, "header slot %u: I/O error %d", slot, err);
-			continue;
+			cs_err(s, "cannot attach: I/O error %d reading header slot %u",
+			       err, slot);
+			return err;
 		}
 		if (capstore_mem_is_zero(buf, CAPSTORE_BLOCK_SIZE))
 			continue;
@@ -221,6 +228,7 @@ int cs_store_attach(int bdev_fd, u32 *id)
 	INIT_LIST_HEAD(&s->zombies);
 	spin_lock_init(&s->section_lock);
 	init_waitqueue_head(&s->section_wq);
+	init_completion(&s->sb_dead);
 	s->tune.interval_ms = CS_INTERVAL_MS_DEFAULT;
 	s->tune.section_timeout_ms = CS_SECTION_TIMEOUT_MS_DEFAULT;
 	atomic_set(&s->nr_caps, 0);
@@ -406,6 +414,8 @@ int cs_store_detach(u32 id)
 	cs_sysfs_del(s);
 	cs_info(s, "detached store %u at checkpoint %llu", id, s->seq);
 	cs_fs_unmount(s);
+	/* A capability closed just now may still hold the mount. */
+	cs_fs_wait_dead(s);
 	cs_store_put(s);
 	return 0;
 }

@@ -149,12 +149,28 @@ static int cs_init_fs_context(struct fs_context *fc)
 	return 0;
 }
 
+/*
+ * The super_block goes when its mount's last reference does: at
+ * kern_unmount(), or later, in the final fput of a capability file that
+ * detach saw closed (its ->release had run) but that had not dropped the
+ * mount yet. Detach waits for this, so that the store outlives its
+ * super_block (whose teardown syncs it and evicts its inodes).
+ */
+static void cs_kill_sb(struct super_block *sb)
+{
+	struct cs_store *s = CS_S(sb);
+
+	kill_anon_super(sb);
+	if (s)
+		complete(&s->sb_dead);
+}
+
 /* Not registered: nothing outside the module can mount it. */
 static struct file_system_type cs_fs_type = {
 	.owner			= THIS_MODULE,
 	.name			= "capstore",
 	.init_fs_context	= cs_init_fs_context,
-	.kill_sb		= kill_anon_super,
+	.kill_sb		= cs_kill_sb,
 };
 
 /**
@@ -180,10 +196,26 @@ int cs_fs_mount(struct cs_store *s)
 	return 0;
 }
 
+/**
+ * cs_fs_unmount - drop the store's internal mount
+ * @s: the store
+ *
+ * The super_block may outlive the call, for as long as a capability file
+ * is still in its final fput: cs_fs_wait_dead() waits for it.
+ */
 void cs_fs_unmount(struct cs_store *s)
 {
 	kern_unmount(s->mnt);
 	s->mnt = NULL;
+}
+
+/**
+ * cs_fs_wait_dead - wait until the store's super_block is gone
+ * @s: the store, unmounted
+ */
+void cs_fs_wait_dead(struct cs_store *s)
+{
+	wait_for_completion(&s->sb_dead);
 }
 
 /*

@@ -35,7 +35,9 @@ kver=${vmlinuz##*/vmlinuz-}
 # ---- the module, built out of the source tree ----
 # Kbuild (6.1) writes its objects next to the sources: build a copy, so
 # the stock build in kmod/ is never touched. Only changed files are
-# copied (make sees the same mtimes); files gone from the tree go.
+# copied, with a fresh mtime (not the source's: a source edited while an
+# earlier build ran may be older than objects built from its old copy,
+# and make would keep them); files gone from the tree go.
 kbuild=$top/build/kmod-debug
 sources() {
 	if git -C "$top" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
@@ -51,7 +53,7 @@ sources >"$kbuild/.sources.new"
 while read -r f; do
 	if ! cmp -s "$f" "$kbuild/$f"; then
 		mkdir -p "$kbuild/$(dirname "$f")"
-		cp -p "$f" "$kbuild/$f"
+		cp "$f" "$kbuild/$f"
 	fi
 done <"$kbuild/.sources.new"
 if [ -f "$kbuild/.sources" ]; then

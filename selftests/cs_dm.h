@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * cs_dm.h - the device-mapper ioctls the tests need, for a guest without
- * dmsetup: create a device with a one-target table, remove it, send a
- * target message ("mark LABEL" to dm-log-writes), read its status.
+ * dmsetup: create a device with a one-target table, replace its table,
+ * remove it, send a target message ("mark LABEL" to dm-log-writes), read
+ * its status.
+ *
+ * Tables of several targets can be loaded into a live device and swapped
+ * in (suspend, resume), as dmsetup reload does.
  *
  * Functions return 0 or -errno, like libcap-store. See
  * Documentation/admin-guide/device-mapper/ and <linux/dm-ioctl.h>.
@@ -207,6 +211,108 @@ static inline int cs_dm_status(const char *name, char *out, size_t outlen)
 	}
 	free(b);
 	return ret;
+}
+
+/* One target of a table: "START LEN TYPE PARAMS", in 512-byte sectors. */
+struct cs_dm_target {
+	uint64_t start;
+	uint64_t len;
+	const char *type;
+	char params[160];
+};
+
+/* cs_dm_load - load @n targets as device NAME's inactive table. */
+static inline int cs_dm_load(const char *name, const struct cs_dm_target *t,
+			     unsigned int n)
+{
+	struct cs_dm_buf *b = malloc(sizeof(*b));
+	struct dm_target_spec *spec;
+	size_t off = sizeof(struct dm_ioctl), plen;
+	unsigned int i;
+	int ret;
+
+	if (!b)
+		return -ENOMEM;
+	cs_dm_init(b, name);
+	b->io.target_count = n;
+	for (i = 0; i < n; i++) {
+		plen = strlen(t[i].params) + 1;
+		if (off + sizeof(*spec) + plen + 8 > sizeof(*b)) {
+			free(b);
+			return -E2BIG;
+		}
+		spec = (struct dm_target_spec *)(b->raw + off);
+		spec->sector_start = t[i].start;
+		spec->length = t[i].len;
+		spec->status = 0;
+		snprintf(spec->target_type, sizeof(spec->target_type), "%s",
+			 t[i].type);
+		memcpy((char *)(spec + 1), t[i].params, plen);
+		/* the next spec, 8-byte aligned, from the start of this one */
+		spec->next = (sizeof(*spec) + plen + 7) & ~7u;
+		off += spec->next;
+	}
+	ret = cs_dm_ioctl(DM_TABLE_LOAD, b);
+	free(b);
+	return ret;
+}
+
+/* cs_dm_suspend - suspend device NAME (waiting for its I/O), or resume
+ * it, which makes a loaded table live. */
+static inline int cs_dm_suspend(const char *name, int suspend)
+{
+	struct cs_dm_buf *b = malloc(sizeof(*b));
+	int ret;
+
+	if (!b)
+		return -ENOMEM;
+	cs_dm_init(b, name);
+	if (suspend)
+		b->io.flags = DM_SUSPEND_FLAG | DM_SKIP_LOCKFS_FLAG;
+	ret = cs_dm_ioctl(DM_DEV_SUSPEND, b);
+	free(b);
+	return ret;
+}
+
+/* cs_dm_reload - replace device NAME's table while it is in use. */
+static inline int cs_dm_reload(const char *name, const struct cs_dm_target *t,
+			       unsigned int n)
+{
+	int ret = cs_dm_load(name, t, n);
+
+	if (ret)
+		return ret;
+	ret = cs_dm_suspend(name, 1);
+	if (ret)
+		return ret;
+	return cs_dm_suspend(name, 0);
+}
+
+/* cs_dm_has_target - whether the kernel has target TYPE (loaded or built in). */
+static inline int cs_dm_has_target(const char *type)
+{
+	struct cs_dm_buf *b = malloc(sizeof(*b));
+	struct dm_target_versions *v;
+	size_t off;
+	int ret, found = 0;
+
+	if (!b)
+		return 0;
+	cs_dm_init(b, NULL);
+	ret = cs_dm_ioctl(DM_LIST_VERSIONS, b);
+	off = b->io.data_start;
+	while (!ret && off + sizeof(*v) < sizeof(*b)) {
+		v = (struct dm_target_versions *)(b->raw + off);
+		if (!strcmp(v->name, type)) {
+			found = 1;
+			break;
+		}
+		if (!v->next)
+			break;
+		off += v->next;
+	}
+	free(b);
+	return found;
 }
 
 #endif /* CS_DM_H */

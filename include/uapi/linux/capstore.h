@@ -57,7 +57,13 @@
  *   checksum); the kernel log says where
  * - EOPNOTSUPP: the store uses a format version or feature this module
  *   does not support
- * - EIO: the device failed
+ * - ENOMEM: out of memory
+ * - EIO: the device failed, or the store is shut down after a failed
+ *   checkpoint (Documentation/checkpoints.rst)
+ *
+ * A command that fails changes nothing (a checkpoint that fails may shut
+ * the store down: Documentation/checkpoints.rst, "After a failed
+ * checkpoint").
  */
 
 /**
@@ -145,7 +151,9 @@ enum {
  * Validates the store on the device, recovers its newest committed
  * checkpoint and makes it available. The device is held exclusively until
  * detach. Needs CAP_SYS_ADMIN. A device that holds no capstore store gives
- * EINVAL, a damaged one EBADMSG or EUCLEAN, a device already attached EBUSY.
+ * EINVAL, a damaged one EBADMSG or EUCLEAN, a device already attached EBUSY,
+ * one whose superblock or any header slot cannot be read EIO (that slot may
+ * hold the newest checkpoint).
  */
 struct capstore_attach {
 	__u32 size;
