@@ -6,13 +6,16 @@
  * Memory and helpers (the debug kernel: CONFIG_FAULT_INJECTION_DEBUG_FS).
  * Each operation of the store (attach, root, every capability ioctl, mmap
  * faults, read, write, checkpoint, fsync, detach) runs again and again
- * with the n-th fault site it reaches failing, n = 1, 2, 3 ... until it
- * completes without reaching the n-th: every allocation (failslab,
- * fail_page_alloc) or every call of one ALLOW_ERROR_INJECTION helper
- * (fail_function) on its path fails once. The step is set per thread with
+ * with the n-th fault site it reaches failing: an allocation (failslab,
+ * fail_page_alloc) or a call of one ALLOW_ERROR_INJECTION helper
+ * (fail_function) on its path. The step is set per thread with
  * /proc/thread-self/fail-nth, so only the test's own thread is hit, and
  * the other fault types are turned off so that they do not count (see
- * fi_setup()). After each step the test checks, with injection off:
+ * fi_setup()). A run without a fault counts the sites first; then sites
+ * 1..FI_DENSE, FI_SAMPLE more at random and the last fail in turn
+ * (plan_steps()), or with FI_FULL=1 every site, n = 1, 2, 3 ... until a
+ * run completes without reaching the n-th. After each step the test
+ * checks, with injection off:
  *
  *   - the operation succeeded or failed with an error it may return
  *     (ENOMEM, the helper's error, SIGBUS for a mapping ...);
@@ -26,20 +29,24 @@
  *     message; then detach, fsck and attach again give back exactly the
  *     last committed checkpoint.
  *
- * After every operation the store is detached, checked with "capstore
- * fsck" and attached again, and must hold exactly what was committed.
- * kmemleak runs after the boot (the debug lane).
+ * After every operation a fault reached the store is detached, checked
+ * with "capstore fsck" and attached again, and must hold exactly what was
+ * committed. kmemleak runs after the boot (the debug lane).
  *
  * Disk (dm-flakey, dm's error target, dm-dust, fail_make_request): a
  * checkpoint hit by a write error fails, says so and shuts the store
  * down; the previous checkpoint stays the recovery point on the plain
  * device; a read of a bad block fails (EIO, SIGBUS) and never returns
- * other data. Documentation/testing.rst, "Fault injection".
+ * other data; an unreadable header slot fails attach.
+ * Documentation/testing.rst, "Fault injection and concurrency stress".
  *
  * Environment: CS_TEST_DEV (the store's disk, formatted by the tests
- * themselves), FI_OPS (comma-separated operations to run, default all),
- * FI_MAX_STEPS (per operation, default 5000), FI_VERBOSE (the fault
- * attributes' verbose level, default 0).
+ * themselves), FI_FULL (1: every fault site), FI_DENSE (4), FI_SAMPLE (3),
+ * CS_SEED (the sample's seed), FI_OPS (comma-separated operations to run;
+ * default all, for a helper the ones that reach it), FI_MAX_STEPS (per
+ * operation, default 5000), FI_CYCLE_EVERY (detach, fsck and attach after
+ * every N-th failed checkpoint that left the store running, default 16),
+ * FI_VERBOSE (the fault attributes' verbose level, default 0).
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -63,7 +63,8 @@
  *
  * A command that fails changes nothing (a checkpoint that fails may shut
  * the store down: Documentation/checkpoints.rst, "After a failed
- * checkpoint").
+ * checkpoint"), but for EFAULT writing the out_* fields back: the command
+ * took effect, and a capability it made is closed.
  */
 
 /**
