@@ -283,6 +283,21 @@ static int cs_writepages(struct address_space *mapping,
 }
 
 /*
+ * A page of @ci became dirty for the next checkpoint. Past the dirty
+ * limit, ask for a checkpoint, and only now that the object is on the
+ * dirty list: kicked earlier, the checkpoint thread could find nothing
+ * to write and go back to sleep while the page is being dirtied.
+ */
+static void cs_object_dirtied(struct cs_inode *ci)
+{
+	struct cs_store *s = cs_inode_store(ci);
+
+	cs_inode_mark_dirty(ci);
+	if (cs_space_reserved(s) > READ_ONCE(s->tune.dirty_limit))
+		cs_checkpoint_kick(s);
+}
+
+/*
  * A checkpoint claimed this page at its snapshot and has not written it
  * yet: give the checkpoint a copy, so the write can go on at once.
  */
@@ -314,7 +329,7 @@ static int cs_folio_cow(struct cs_inode *ci, struct folio *folio)
 	if (xa_erase(&ci->claims, folio->index))
 		folio_put(folio);
 	/* The folio stays dirty, now for the next epoch. */
-	cs_inode_mark_dirty(ci);
+	cs_object_dirtied(ci);
 	return 0;
 }
 
@@ -345,11 +360,7 @@ int cs_folio_prepare_write(struct cs_inode *ci, struct folio *folio,
 	}
 	if (err == -ENOSPC)
 		cs_checkpoint_kick(s);	/* a commit unpins freed blocks */
-	if (err)
-		return err;
-	if (cs_space_reserved(s) > READ_ONCE(s->tune.dirty_limit))
-		cs_checkpoint_kick(s);
-	return 0;
+	return err;
 }
 
 /**
@@ -368,7 +379,7 @@ static bool cs_dirty_folio(struct address_space *mapping, struct folio *folio)
 	bool newly_dirty = filemap_dirty_folio(mapping, folio);
 
 	if (newly_dirty)
-		cs_inode_mark_dirty(CS_I(mapping->host));
+		cs_object_dirtied(CS_I(mapping->host));
 	return newly_dirty;
 }
 

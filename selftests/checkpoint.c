@@ -643,6 +643,7 @@ TEST_F(cp, interval_change)
 TEST_F(cp, dirty_limit)
 {
 	long long c0, s0, c, s;
+	int i;
 
 	quiesce(_metadata, self->root);
 	ASSERT_EQ(0, set("dirty_limit_bytes", 16 * PAGE));
@@ -661,13 +662,22 @@ TEST_F(cp, dirty_limit)
 	c = wait_at_least("checkpoints", c0 + 1, 10000);
 	ASSERT_LE(c0 + 1, c) TH_LOG("no checkpoint past the dirty limit");
 
-	/* 0: as soon as anything is dirty. */
+	/*
+	 * 0: as soon as anything is dirty. Each round dirties one page of
+	 * a clean object, the case where a kick that came before the page
+	 * was dirty found nothing to write and was lost (seen once in 20
+	 * CI runs on the debug kernel, so several rounds).
+	 */
 	ASSERT_EQ(0, capstore_cap_checkpoint(self->root, 0, NULL));
 	ASSERT_EQ(0, set("dirty_limit_bytes", 0));
-	counters(&c0, &s0);
-	ASSERT_EQ(0, pwrite_pages(self->seg, SLOT_WORK, 40, 1, 4));
-	c = wait_at_least("checkpoints", c0 + 1, 10000);
-	ASSERT_LE(c0 + 1, c) TH_LOG("dirty_limit_bytes 0: no checkpoint");
+	for (i = 0; i < 20; i++) {
+		counters(&c0, &s0);
+		ASSERT_EQ(0, pwrite_pages(self->seg, SLOT_WORK, 40 + i, 1, 4));
+		c = wait_at_least("checkpoints", c0 + 1, 10000);
+		ASSERT_LE(c0 + 1, c)
+			TH_LOG("dirty_limit_bytes 0, round %d: no checkpoint", i);
+		EXPECT_EQ(0, get("dirty_bytes"));
+	}
 	ASSERT_EQ(0, set("dirty_limit_bytes", NEVER));
 }
 
