@@ -555,6 +555,7 @@ static int cs_checkpoint_run(struct cs_store *s)
 			cs_unclaim_pages(s, ci);
 		cs_otable_thaw(s, false);
 		cs_requeue_objects(&cp);
+		cs_space_tree_done(s, cp.epoch, false);
 		goto out;
 	}
 
@@ -564,6 +565,7 @@ static int cs_checkpoint_run(struct cs_store *s)
 		goto out_release;
 	}
 	cs_space_commit(s);
+	cs_space_tree_done(s, cp.epoch, true);
 	cs_otable_thaw(s, true);
 	WRITE_ONCE(s->seq, cp.seq);
 	WRITE_ONCE(s->durable_epoch, cp.epoch);

@@ -128,6 +128,8 @@ void cs_tree_release(struct cs_tree *t);
  * @nr_pinned: blocks set in @committed but not in @used
  * @nr_reserved: blocks promised to dirty pages and to copies of pages
  *	taken for a checkpoint, not allocated yet
+ * @nr_tree: blocks promised to the data-tree blocks that the checkpoints
+ *	of the current and the previous epoch write, indexed by epoch & 1
  * @reserve: blocks no new reservation may promise, kept for checkpoint
  *	metadata
  * @data_floor: the part of @reserve data never uses (all but the share
@@ -146,6 +148,7 @@ struct cs_space {
 	u64 nr_used;
 	u64 nr_pinned;
 	u64 nr_reserved;
+	u64 nr_tree[2];
 	u64 reserve;
 	u64 data_floor;
 	u64 cursor;
@@ -164,6 +167,8 @@ void cs_space_free(struct cs_store *s, u64 blkno);
 void cs_space_unalloc(struct cs_store *s, u64 blkno);
 int cs_space_reserve(struct cs_store *s);
 void cs_space_unreserve(struct cs_store *s, u64 n);
+int cs_space_reserve_tree(struct cs_store *s, u64 epoch, unsigned int n);
+void cs_space_tree_done(struct cs_store *s, u64 epoch, bool committed);
 u64 cs_space_free_blocks(struct cs_store *s);
 u64 cs_space_reserved(struct cs_store *s);
 int cs_space_flush(struct cs_store *s, struct cs_wbatch *wb,
@@ -263,6 +268,8 @@ int cs_write_header(struct cs_store *s, u64 blkno, const void *buf);
  *	index -> folio, with a reference; such folios are PG_checked
  * @copies: copies of claimed pages a writer changed before the
  *	checkpoint wrote them: index -> page, what the checkpoint writes
+ * @tree_charged: interior blocks of @data paid for by a reservation:
+ *	cs_tree_charge_key() -> xa_mk_value(epoch it was paid in)
  */
 struct cs_inode {
 	struct inode vfs_inode;
@@ -279,6 +286,7 @@ struct cs_inode {
 	struct list_head zombie_link;
 	struct xarray claims;
 	struct xarray copies;
+	struct xarray tree_charged;
 };
 
 static inline struct cs_inode *CS_I(struct inode *inode)

@@ -12,8 +12,9 @@
  * works.
  *
  * Every path that dirties a page goes through cs_folio_prepare_write()
- * first: it reserves the block the page will need, and copies a page a
- * checkpoint claimed before letting the write change it.
+ * first: it reserves the block the page will need and the tree blocks
+ * above it, and copies a page a checkpoint claimed before letting the
+ * write change it.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -333,6 +334,47 @@ static int cs_folio_cow(struct cs_inode *ci, struct folio *folio)
 	return 0;
 }
 
+/* Where cs_tree_charge() records that a tree block was paid for. */
+static unsigned long cs_tree_charge_key(pgoff_t index, unsigned int level)
+{
+	return (index >> (CAPSTORE_FANOUT_SHIFT * level)) << 3 | (level - 1);
+}
+
+/*
+ * The page at @index becomes dirty in the current epoch: pay for the
+ * interior blocks on its path in the data tree that no other page of this
+ * epoch paid for (cs_space_reserve_tree()). Callers hold wr_sys or
+ * wr_fault, so the epoch does not change under us. Two writers on pages
+ * under one tree block may both pay for it: the extra promise lasts until
+ * the epoch's checkpoint ends.
+ */
+static int cs_tree_charge(struct cs_inode *ci, pgoff_t index)
+{
+	struct cs_store *s = cs_inode_store(ci);
+	u64 epoch = READ_ONCE(s->epoch);
+	void *paid = xa_mk_value(epoch & (ULONG_MAX >> 1));
+	unsigned int height = READ_ONCE(ci->data.height);
+	unsigned int level, n = 0;
+	int err;
+
+	BUILD_BUG_ON(CAPSTORE_TREE_MAX_HEIGHT > 8);
+	for (level = 1; level <= height; level++)
+		if (xa_load(&ci->tree_charged,
+			    cs_tree_charge_key(index, level)) != paid)
+			n++;
+	if (!n)
+		return 0;
+	err = cs_space_reserve_tree(s, epoch, n);
+	if (err)
+		return err;
+	for (level = 1; level <= height && !err; level++)
+		err = xa_err(xa_store(&ci->tree_charged,
+				      cs_tree_charge_key(index, level), paid,
+				      GFP_NOFS));
+	/* Paid but not all recorded: a later write pays again. */
+	return err;
+}
+
 /**
  * cs_folio_prepare_write - get a page ready to be changed
  * @ci: its object
@@ -350,11 +392,13 @@ int cs_folio_prepare_write(struct cs_inode *ci, struct folio *folio,
 	int err;
 
 	*reserved = false;
-	if (folio_test_checked(folio)) {
+	if (!folio_test_checked(folio) && folio_test_dirty(folio))
+		return 0;
+	/* Clean, or dirty in the epoch of the checkpoint that claimed it. */
+	err = cs_tree_charge(ci, folio->index);
+	if (!err && folio_test_checked(folio)) {
 		err = cs_folio_cow(ci, folio);
-	} else {
-		if (folio_test_dirty(folio))
-			return 0;
+	} else if (!err) {
 		err = cs_space_reserve(s);
 		*reserved = !err;
 	}

@@ -124,19 +124,21 @@ int cs_space_load(struct cs_store *s, const struct capstore_dhdr *h)
 	bitmap_copy(sp->committed, sp->used, tail);
 	sp->nr_used = weight;
 	sp->nr_pinned = 0;
+	sp->nr_tree[0] = 0;
+	sp->nr_tree[1] = 0;
 	sp->cursor = s->geom.data_start;
 	/*
-	 * Enough for a checkpoint to rewrite the whole space map and a good
-	 * share of tree blocks when data writes have taken everything else.
+	 * Enough for a checkpoint to rewrite the whole space map and the
+	 * object table's tree when data writes have taken everything else;
+	 * the blocks of data trees are promised with the pages under them
+	 * (cs_space_reserve_tree()), and the last share is a margin for
+	 * them.
 	 */
 	sp->reserve = 64 + 2 * sp->nleaves + nblocks / 256;
 	/*
 	 * Data, every block of it for a page holding a reservation, may use
-	 * the share for trees, never the rest. A reservation was granted
-	 * with the whole reserve free, but tree blocks that checkpoints add
-	 * for good (new leaves of growing data trees) come out of that share
-	 * afterwards: the pages reserved meanwhile need it to keep their
-	 * promise.
+	 * the margin, never the rest, which is the space map's and the
+	 * object table's.
 	 */
 	sp->data_floor = 64 + 2 * sp->nleaves;
 	err = 0;
@@ -246,6 +248,21 @@ void cs_space_unalloc(struct cs_store *s, u64 blkno)
 	spin_unlock(&s->space.lock);
 }
 
+/*
+ * Blocks a new promise may still take: those neither used, pinned nor
+ * promised, less the reserve. Metadata may have taken blocks promised
+ * already: no underflow. Under @sp->lock.
+ */
+static u64 cs_space_promisable(struct cs_space *sp)
+{
+	u64 taken = sp->nr_used + sp->nr_pinned + sp->nr_reserved +
+		    sp->nr_tree[0] + sp->nr_tree[1];
+
+	if (taken >= sp->nblocks || sp->nblocks - taken <= sp->reserve)
+		return 0;
+	return sp->nblocks - taken - sp->reserve;
+}
+
 /**
  * cs_space_reserve - promise a block to a page about to be dirtied
  * @s: the store
@@ -261,12 +278,9 @@ int cs_space_reserve(struct cs_store *s)
 {
 	struct cs_space *sp = &s->space;
 	int err = 0;
-	u64 taken;
 
 	spin_lock(&sp->lock);
-	/* Metadata may have taken blocks promised already: no underflow. */
-	taken = sp->nr_used + sp->nr_pinned + sp->nr_reserved;
-	if (taken >= sp->nblocks || sp->nblocks - taken <= sp->reserve)
+	if (cs_space_promisable(sp) < 1)
 		err = -ENOSPC;
 	else
 		sp->nr_reserved++;
@@ -275,6 +289,56 @@ int cs_space_reserve(struct cs_store *s)
 }
 
 ALLOW_ERROR_INJECTION(cs_space_reserve, ERRNO);
+
+/**
+ * cs_space_reserve_tree - promise blocks to data-tree blocks
+ * @s: the store
+ * @epoch: the epoch of the pages whose paths they are on
+ * @n: how many
+ *
+ * The checkpoint that writes a page writes every interior block on the
+ * page's path in its object's data tree at a new place. The reservation
+ * of the page covers its own block; these cover the tree blocks, each
+ * paid once per epoch (cs_tree_charge() in segment.c), so that a store
+ * filled by sparse writes, as many new tree blocks as pages, commits.
+ * cs_space_tree_done() drops them once the epoch's checkpoint ends.
+ *
+ * Return: 0 or -ENOSPC.
+ */
+int cs_space_reserve_tree(struct cs_store *s, u64 epoch, unsigned int n)
+{
+	struct cs_space *sp = &s->space;
+	int err = 0;
+
+	spin_lock(&sp->lock);
+	if (cs_space_promisable(sp) < n)
+		err = -ENOSPC;
+	else
+		sp->nr_tree[epoch & 1] += n;
+	spin_unlock(&sp->lock);
+	return err;
+}
+
+ALLOW_ERROR_INJECTION(cs_space_reserve_tree, ERRNO);
+
+/**
+ * cs_space_tree_done - the checkpoint of @epoch ended
+ * @s: the store
+ * @epoch: its epoch; the current one is @epoch + 1
+ * @committed: it committed, and with it every tree block its promises
+ *	were for; else its pages are written by the next checkpoint, and
+ *	the promises go to the current epoch
+ */
+void cs_space_tree_done(struct cs_store *s, u64 epoch, bool committed)
+{
+	struct cs_space *sp = &s->space;
+
+	spin_lock(&sp->lock);
+	if (!committed)
+		sp->nr_tree[(epoch + 1) & 1] += sp->nr_tree[epoch & 1];
+	sp->nr_tree[epoch & 1] = 0;
+	spin_unlock(&sp->lock);
+}
 
 /**
  * cs_space_unreserve - drop reservations of pages that will not be written
@@ -303,7 +367,8 @@ u64 cs_space_free_blocks(struct cs_store *s)
 	u64 n, used;
 
 	spin_lock(&sp->lock);
-	used = sp->nr_used + sp->nr_pinned + sp->nr_reserved;
+	used = sp->nr_used + sp->nr_pinned + sp->nr_reserved +
+	       sp->nr_tree[0] + sp->nr_tree[1];
 	n = used < sp->nblocks ? sp->nblocks - used : 0;
 	spin_unlock(&sp->lock);
 	return n;

@@ -47,6 +47,7 @@ static struct inode *cs_alloc_inode(struct super_block *sb)
 	INIT_LIST_HEAD(&ci->zombie_link);
 	xa_init(&ci->claims);
 	xa_init(&ci->copies);
+	xa_init(&ci->tree_charged);
 	return &ci->vfs_inode;
 }
 
@@ -64,6 +65,7 @@ static void cs_evict_inode(struct inode *inode)
 	WARN_ON_ONCE(ci->on_dirty_list || !list_empty(&ci->cp_link) ||
 		     !list_empty(&ci->zombie_link));
 	WARN_ON_ONCE(!xa_empty(&ci->claims) || !xa_empty(&ci->copies));
+	xa_destroy(&ci->tree_charged);
 	cs_tree_release(&ci->data);
 }
 

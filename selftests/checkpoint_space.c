@@ -41,8 +41,10 @@
  *   sparse_fill   a 16 TiB segment written past 2 GiB (pwrite, mmap),
  *                 committed and read back after attach; then a page per
  *                 MiB until ENOSPC, before more is promised than the store
- *                 has; destroy and a checkpoint clean up (CKSP_SPARSE_FSYNC=1:
- *                 fsync first, which shuts the store down today)
+ *                 has (each page pays for the tree block above it too);
+ *                 fsync commits them all, the store is not shut down, and
+ *                 after detach and attach every page reads back; destroy
+ *                 and a checkpoint give the space back
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -230,6 +232,32 @@ static int seg_create(int root, unsigned int slot, uint64_t size)
 				    CAPSTORE_FD_CLOEXEC);
 }
 
+/*
+ * The store is full at page *@n of @fd, mapped at @map: commit what was
+ * written. A commit (and the one the ENOSPC asked for) may give back a
+ * few blocks, promised to tree blocks it did not need or holding the tree
+ * blocks it replaced, so write on through @map until a write fault right
+ * after a commit gets SIGBUS, which must come within a few pages.
+ */
+static void settle_full(struct __test_metadata *_metadata, int fd,
+			uint64_t *map, unsigned int slot, uint64_t *n)
+{
+	uint64_t extra = 0;
+	int round, sig = 0;
+
+	for (round = 0; round < 16; round++) {
+		EXPECT_EQ(0, fsync(fd)) TH_LOG("fsync: %s", strerror(errno));
+		sig = poke_page(map, slot, *n);
+		if (sig)
+			break;
+		while (!sig && ++extra < 1000)
+			sig = poke_page(map, slot, ++*n);
+	}
+	TH_LOG("slot %u: %" PRIu64 " more pages after commits", slot, extra);
+	EXPECT_EQ(SIGBUS, sig);
+	EXPECT_GE(16ull, extra);
+}
+
 TEST_F(sp, fill_mmap)
 {
 	uint64_t size, pages, n, page;
@@ -265,6 +293,14 @@ TEST_F(sp, fill_mmap)
 	ASSERT_EQ(SIGBUS, sig) TH_LOG("no SIGBUS in a segment as large as the store");
 	/* Most of the space went to data: all but the reserve and the tree. */
 	EXPECT_LE((uint64_t)(free0 - reserve - free0 / 200 - 8), n);
+
+	/* What was written commits: the reserve is there for that. */
+	settle_full(_metadata, m, map, SLOT_M, &n);
+	EXPECT_EQ(0, get("shutdown"));
+	EXPECT_EQ(0, get("failed_checkpoints"));
+	EXPECT_EQ(0, get("dirty_bytes"));
+	/* At most a page and its two tree blocks short of the reserve. */
+	EXPECT_GE(reserve + 2, get("free_blocks"));
 	/* It stays full: the next pages fault as well. */
 	EXPECT_EQ(SIGBUS, poke_page(map, SLOT_M, n));
 	EXPECT_EQ(SIGBUS, poke_page(map, SLOT_M, n + 1));
@@ -277,16 +313,6 @@ TEST_F(sp, fill_mmap)
 		fill_page(want, SLOT_M, page);
 		EXPECT_EQ(0, memcmp(map + page * WPP, want, PAGE));
 	}
-
-	/* What was written commits: the reserve is there for that. */
-	EXPECT_EQ(0, fsync(m)) TH_LOG("fsync: %s", strerror(errno));
-	EXPECT_EQ(0, get("shutdown"));
-	EXPECT_EQ(0, get("failed_checkpoints"));
-	EXPECT_EQ(0, get("dirty_bytes"));
-	EXPECT_GE(reserve, get("free_blocks"));
-	/* A commit of new data frees nothing: still full. */
-	EXPECT_EQ(SIGBUS, poke_page(map, SLOT_M, n));
-	EXPECT_EQ(0ull, pwrite_fill(_metadata, p, SLOT_P, 0, 16));
 	capstore_segment_unmap(map, size);
 
 	printf("# filled mmap pages=%" PRIu64 " seq=%lld free=%lld\n", n,
@@ -319,8 +345,8 @@ TEST_F(sp, fill_verify)
 	ASSERT_LE(0, fd);
 	check_prefix(_metadata, fd, SLOT_P, 0);
 	close(fd);
-	/* full as it was committed */
-	EXPECT_GE(64 + 2 + get("blocks") / 256, get("free_blocks"));
+	/* full as it was committed: short of a page and its tree blocks */
+	EXPECT_GE(64 + 2 + get("blocks") / 256 + 2, get("free_blocks"));
 }
 
 TEST_F(sp, reuse)
@@ -357,9 +383,9 @@ TEST_F(sp, reuse)
 	EXPECT_GT(size / PAGE, np);
 	ASSERT_EQ(0, capstore_segment_map(p, 0, size, PROT_READ | PROT_WRITE,
 					  (void **)&map));
+	settle_full(_metadata, p, map, SLOT_P, &np);
 	EXPECT_EQ(SIGBUS, poke_page(map, SLOT_P, np));
 	capstore_segment_unmap(map, size);
-	EXPECT_EQ(0, fsync(p));
 	EXPECT_EQ(0, get("shutdown"));
 	EXPECT_EQ(0, get("failed_checkpoints"));
 	close(p);
@@ -398,18 +424,13 @@ TEST_F(sp, reuse)
 /*
  * Far offsets and a sparse fill. A 16 TiB segment is written past 2 GiB
  * with pwrite and through a mapping, committed, and read back after
- * attach. Then, with no checkpoint running (interval 0, no dirty limit),
- * one page per MiB until ENOSPC: each page needs a tree leaf of its own
- * besides its block, which checkpoints allocate later. The writes must
- * stop with ENOSPC before the store has promised more blocks than it has.
- *
- * Committing such a fill is another matter: a reservation covers a page's
- * block, not the tree blocks its checkpoint adds, and today the fsync
- * after it fails for lack of space while writing metadata, which shuts
- * the store down. So the test destroys the segment instead (its dirty
- * pages and their reservations go, and a checkpoint cleans up), unless
- * CKSP_SPARSE_FSYNC=1 asks for the fsync: then the store must not be shut
- * down (it is, until reservations pay for tree blocks).
+ * attach. Then, with no checkpoint asked for (interval 0, no dirty limit),
+ * one page per MiB until ENOSPC: each page needs a tree block of its own
+ * besides its block, which its checkpoint allocates. The writes must stop
+ * with ENOSPC before the store has promised more blocks than it has, and
+ * what they promised must commit: the fsync after them succeeds (it once
+ * failed for lack of space while writing the tree blocks, which shut the
+ * store down), and every page reads back after detach and attach.
  */
 #define SPARSE_SIZE	(1ull << 44)
 
@@ -489,22 +510,36 @@ TEST_F(sp, sparse_fill)
 	TH_LOG("%" PRIu64 " pages one MiB apart, %lld blocks free before, then %s",
 	       n, free0, strerror(-ret));
 	EXPECT_EQ(-ENOSPC, ret);
-	EXPECT_GE((uint64_t)free0, n);
-	EXPECT_LE((uint64_t)free0 / 2, n);
+	/* Two blocks a page (its own, a tree leaf) and a little more. */
+	EXPECT_GE((uint64_t)free0 / 2, n);
+	EXPECT_LE((uint64_t)free0 / 3, n);
 	EXPECT_GE(blocks * PAGE, get("dirty_bytes"));
 	EXPECT_EQ(0, get("shutdown"));
 	check_far(_metadata, fd);
 
-	if (env_u64("CKSP_SPARSE_FSYNC", 0)) {
-		ret = fsync(fd) ? -errno : 0;
-		TH_LOG("fsync: %s", ret ? strerror(-ret) : "ok");
-		EXPECT_TRUE(ret == 0 || ret == -ENOSPC);
-		EXPECT_EQ(0, get("shutdown")) TH_LOG("shut down by a sparse fill");
-		if (get("shutdown")) {
-			close(fd);
-			return;
-		}
+	/* What was promised commits. */
+	EXPECT_EQ(0, fsync(fd)) TH_LOG("fsync after the sparse fill: %s",
+				       strerror(errno));
+	EXPECT_EQ(0, get("shutdown")) TH_LOG("shut down by a sparse fill");
+	EXPECT_EQ(0, get("failed_checkpoints"));
+	EXPECT_EQ(0, get("dirty_bytes"));
+	close(fd);
+	if (get("shutdown"))
+		return;
+	reattach(_metadata, self);
+	fd = fetch(self->root, SLOT_S);
+	ASSERT_LE(0, fd);
+	check_far(_metadata, fd);
+	for (i = 0; i < n; i++) {
+		uint64_t want[WPP], page = (3ull << 30) / PAGE + i * (MiB / PAGE);
+
+		fill_page(want, SLOT_S, page);
+		ASSERT_EQ(PAGE, capstore_segment_pread(fd, buf, PAGE,
+						       page * PAGE));
+		ASSERT_EQ(0, memcmp(buf, want, PAGE))
+			TH_LOG("sparse page %u of %" PRIu64, i, n);
 	}
+
 	ASSERT_EQ(0, capstore_cap_destroy(fd, 0));
 	close(fd);
 	ASSERT_EQ(0, capstore_cap_checkpoint(self->root, 0, NULL));

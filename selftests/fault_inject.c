@@ -2040,6 +2040,8 @@ FI_FUNC_TEST(cs_write_header, -EIO, OPS_CP)
 FI_FUNC_TEST(cs_space_alloc, -ENOSPC, OPS_CP)
 FI_FUNC_TEST(cs_space_reserve, -ENOSPC,
 	     "create_segment,create_node,store,clear,forward,mmap_write,mmap_write_cold,write,write_cold")
+FI_FUNC_TEST(cs_space_reserve_tree, -ENOSPC,
+	     "mmap_write,mmap_write_cold,write,write_cold")
 FI_FUNC_TEST(cs_otable_new, -ENOSPC, OPS_CREATE)
 FI_FUNC_TEST(cs_cap_file_via, -ENOMEM, OPS_CAP)
 FI_FUNC_TEST(cs_iget, -ENOMEM, OPS_CAP)

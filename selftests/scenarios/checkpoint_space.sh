@@ -9,8 +9,8 @@
 # attach find it all, and once more destroy + checkpoint make room for new
 # writes. Then a 16 TiB segment: pwrite and mmap far past 2 GiB, and one
 # page per MiB until ENOSPC, which must come before the store promises more
-# than it has (CKSP_SPARSE_FSYNC=1: and fsync that fill, which shuts the
-# store down today: reservations do not cover tree blocks). fsck on the
+# than it has; fsync commits that sparse fill (its pages paid for their
+# tree blocks), and it all reads back after detach and attach. fsck on the
 # host after each boot.
 disk store 32M
 host "format" "$CAPSTORE" format "$(img store)"
@@ -29,7 +29,6 @@ echo "filled through the mapping: ${n:-?} pages" >>"$WORK/boots"
 boot <<EOT
 cs_load_module
 export CS_TEST_DEV=\$(dev store) CKSP_MMAP_PAGES=${n:-0}
-export CKSP_SPARSE_FSYNC=${CKSP_SPARSE_FSYNC:-0}
 tap_run checkpoint_space -t fill_verify -t reuse -t sparse_fill
 EOT
 host "fsck at the end" "$CAPSTORE" fsck "$(img store)"

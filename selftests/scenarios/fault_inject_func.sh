@@ -11,6 +11,6 @@ disk store 16M
 boot --timeout 1800 <<'EOT'
 cs_load_module
 export CS_TEST_DEV=$(dev store) CS_SEED
-tap_run fault_inject -t cs_read_block -t cs_write_header -t cs_space_alloc -t cs_space_reserve -t cs_otable_new -t cs_cap_file_via -t cs_iget -t cs_tree_get -t cs_tree_set
+tap_run fault_inject -t cs_read_block -t cs_write_header -t cs_space_alloc -t cs_space_reserve -t cs_space_reserve_tree -t cs_otable_new -t cs_cap_file_via -t cs_iget -t cs_tree_get -t cs_tree_set
 cs_unload_module
 EOT
