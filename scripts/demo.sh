@@ -40,6 +40,18 @@ demo_boot() {
 	show
 }
 
+# The last boot's counter said "visits: $1", or the demo fails.
+expect_visits() {
+	local got
+
+	got=$(sed -n 's/^visits: \([0-9]*\)$/\1/p' \
+		"$WORK/boot-$_cs_nboot.tap.log" | tail -n 1)
+	if [ "$got" != "$1" ]; then
+		echo "demo: boot $_cs_nboot counted ${got:-no} visit(s), expected $1" >&2
+		return 1
+	fi
+}
+
 cs_prepare >/dev/null
 (
 	set -eEu -o pipefail
@@ -57,6 +69,7 @@ cs_prepare >/dev/null
 		counter >&3
 		capstore detach $(dev store)
 		EOT
+		expect_visits "$n"
 	done
 
 	say "Boot 4: count a visit without a checkpoint, then pull the plug"
@@ -70,6 +83,7 @@ cs_prepare >/dev/null
 	crash_point
 	sleep 60
 	EOT
+	expect_visits 4
 
 	say "Boot 5: after the power cut"
 	demo_boot <<-'EOT'
@@ -79,6 +93,8 @@ cs_prepare >/dev/null
 	capstore status $(dev store) >&3
 	capstore detach $(dev store)
 	EOT
+	# visit 4 again: the one before the cut was lost
+	expect_visits 4
 
 	say "The image, checked on the host with the tools' own reader"
 	"$CAPSTORE" fsck -v "$(img store)" | sed 's/^/    /'

@@ -14,13 +14,13 @@
 #                                            with a fresh modules.dep
 #   /etc/capstore/modules                    the modules /init loads, in order
 #   /lib/capstore/capstore.ko                $CAPSTORE_KO
-#   /usr/bin/capstore, /usr/bin/capstore-demo   $CAPSTORE_TOOL, $CAPSTORE_DEMO
+#   /usr/bin/capstore                        $CAPSTORE_TOOL
 #   /usr/libexec/capstore-tests/*            every file in $VM_TESTS_DIR
 #   extra files                              $VM_EXTRA_FILES="SRC:DST ..."
 #
 # An empty VM_MODULES_DIR means a kernel with everything built in: no
-# modules are copied and /init loads none. A CAPSTORE_KO, CAPSTORE_TOOL or
-# CAPSTORE_DEMO that does not exist is left out with a note.
+# modules are copied and /init loads none. A CAPSTORE_KO or CAPSTORE_TOOL
+# that does not exist is left out with a note.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -35,7 +35,6 @@ BUSYBOX=${BUSYBOX:-/bin/busybox}
 VM_MODULES=${VM_MODULES-virtio virtio_ring virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_blk crc32c_generic crc32c-intel libcrc32c dm-mod dm-log-writes dm-flakey loop}
 CAPSTORE_KO=${CAPSTORE_KO-$top/kmod/capstore.ko}
 CAPSTORE_TOOL=${CAPSTORE_TOOL-$top/userspace-tools/capstore}
-CAPSTORE_DEMO=${CAPSTORE_DEMO-$top/userspace-tools/capstore-demo}
 VM_TESTS_DIR=${VM_TESTS_DIR-$top/selftests/bin}
 VM_EXTRA_FILES=${VM_EXTRA_FILES-}
 
@@ -109,7 +108,6 @@ optional() {
 }
 optional "$CAPSTORE_KO" lib/capstore/capstore.ko
 optional "$CAPSTORE_TOOL" usr/bin/capstore
-optional "$CAPSTORE_DEMO" usr/bin/capstore-demo
 if [ -n "$VM_TESTS_DIR" ] && [ -d "$VM_TESTS_DIR" ]; then
 	for f in "$VM_TESTS_DIR"/*; do
 		[ -f "$f" ] && [ -x "$f" ] && add "$f" "usr/libexec/capstore-tests/${f##*/}"
