@@ -27,7 +27,10 @@
 #   make clean        remove build products (distclean: also the files
 #                     extracted from linux-source)
 #
-# KDIR=/path/to/kernel/build builds the module against another kernel tree.
+# KVER=VERSION builds (and installs) the module for /lib/modules/VERSION/build
+# instead of the newest installed kernel (scripts/kver.sh), e.g.
+# KVER=$(uname -r); give it to "make install" too. KDIR=/path/to/kernel/build
+# builds the module against another kernel tree.
 # The kernel the VM boots and its modules: VM_KERNEL, VM_MODULES_DIR,
 # CAPSTORE_KO (see Documentation/testing.rst). The debug kernel:
 # CAPSTORE_DEBUG_KERNEL, else ../shared/debug-kernel, else the output of

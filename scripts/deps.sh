@@ -24,7 +24,8 @@ set -eu
 # dkms               the install_dkms test builds the module through DKMS
 # python3-sphinx     make docs; install_docs builds the docs, warnings fatal
 # fio                the baseline of the benchmarks (make bench)
-# systemd udev       systemd-analyze verify and udevadm verify of etc/
+# systemd udev       systemd-analyze verify and udevadm verify of etc/; the
+#                    systemd_boot scenario boots the VM with this systemd
 # clang libclang-rt-14-dev llvm   the libFuzzer image fuzzer (fuzz/): clang
 #                    with its fuzzer, ASan and UBSan runtimes, and
 #                    llvm-symbolizer for the reports

@@ -209,6 +209,8 @@ skip_scenario() {
 #   --timeout SECS    kill and fail after SECS [$VM_TIMEOUT]
 #   --append ARGS     extra kernel command line
 #   --file SRC:DST    copy host file SRC to DST in the guest (repeatable)
+#   --cpio ARCHIVE    append ARCHIVE (newc cpio) to the base initramfs, before
+#                     the boot's own archive (repeatable)
 #   --name LABEL      name of this boot in reports [boot N]
 #   --kill-on MARKER  power off hard (SIGKILL qemu) once MARKER appears on
 #                     the test channel; failure if the VM ends before it
@@ -218,6 +220,7 @@ skip_scenario() {
 boot() {
 	local mem=$VM_MEM smp=$VM_SMP timeout=$VM_TIMEOUT append=$VM_APPEND
 	local label="" kill_on="" kill_delay=0 kill_after="" files=()
+	_cs_cpios=()
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--mem) mem=$2; shift ;;
@@ -225,6 +228,9 @@ boot() {
 		--timeout) timeout=$2; shift ;;
 		--append) append="$append $2"; shift ;;
 		--file) files+=("$2"); shift ;;
+		--cpio)
+			[ -f "$2" ] || cs_die "boot --cpio: no archive '$2'"
+			_cs_cpios+=("$2"); shift ;;
 		--name) label=$2; shift ;;
 		--kill-on) kill_on=$2; shift ;;
 		--kill-delay) kill_delay=$2; shift ;;
@@ -319,7 +325,7 @@ _cs_boot_one() {
 	(cd "$stage" && find . -mindepth 1 | LC_ALL=C sort |
 		cpio --quiet -o -H newc -R 0:0) >"$pre.cpio"
 	rm -rf "$stage"
-	cat "$CS_INITRAMFS" "$pre.cpio" >"$pre.initrd"
+	cat "$CS_INITRAMFS" "${_cs_cpios[@]}" "$pre.cpio" >"$pre.initrd"
 
 	# no_timer_check: under TCG on a loaded host the kernel's check that
 	# the IO-APIC timer ticks can fail and panic the boot ("IO-APIC +

@@ -22,7 +22,7 @@ disks=() opts=() script=-
 while [ $# -gt 0 ]; do
 	case $1 in
 	--disk) disks+=("$2"); shift ;;
-	--mem|--smp|--timeout|--append|--file|--name|--kill-on|--kill-delay|--kill-after)
+	--mem|--smp|--timeout|--append|--file|--cpio|--name|--kill-on|--kill-delay|--kill-after)
 		opts+=("$1" "$2"); shift ;;
 	-h|--help) sed -n '3,15s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	-*) cs_die "unknown option $1" ;;
