@@ -24,6 +24,14 @@
  *                        returns; with nothing to write none runs
  *   group_commit         eight threads fsync at once: one or two
  *                        checkpoints, not eight
+ *   group_commit_mixed   fsync, fdatasync, msync(MS_SYNC), the ioctl on a
+ *                        capability and on the control device,
+ *                        capstore_cap_sync(), io_uring's fsync and
+ *                        CAPSTORE_CHECKPOINT, from eight threads, queued
+ *                        behind a checkpoint an open section holds back:
+ *                        every one returns 0 after one checkpoint that
+ *                        holds every thread's page, read back after
+ *                        detach and attach
  *   scheduled            interval_ms: checkpoints nobody asked for, again
  *                        and again while something is dirty, none while
  *                        the store is clean
@@ -52,6 +60,16 @@
  *   section_clean        a checkpoint with nothing to write does not wait
  *                        for sections
  *   section_close        closing the capability ends its sections
+ *   trace_events         the tracepoints (tracefs, mounted if need be;
+ *                        skipped without it): a checkpoint of one page
+ *                        records begin, snapshot, header, commit in that
+ *                        order for the seq it commits, with the pages
+ *                        and times sysfs shows; none without anything to
+ *                        write or with the events off
+ *   trace_fail           capstore_checkpoint_fail: the store on dm-linear
+ *                        turned dm-flakey error_writes under a checkpoint
+ *                        (skipped without dm-flakey): begin, snapshot,
+ *                        fail with err -5; the plain disk is the seq before
  *
  * Power-cut phases (the scenario kills the VM at the crash marker):
  *
@@ -77,10 +95,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <libcapstore-uring.h>
+
+#include "cs_dm.h"
 #include "cs_harness.h"
 #include "cs_test.h"
 
@@ -245,6 +268,14 @@ FIXTURE(cp) {
 	int root;
 	int seg;
 	char writeback[32];
+	/* trace_*: what to put back in tracefs (trace_restore()) */
+	bool trace_saved;
+	bool trace_mounted;
+	char trace_on[8];
+	char trace_enable[8];
+	/* trace_fail: the dm device the store is on, if it still is */
+	char dm[64];
+	bool detached;
 };
 
 #define WRITEBACK_KNOB "/proc/sys/vm/dirty_writeback_centisecs"
@@ -291,13 +322,22 @@ FIXTURE_SETUP(cp)
 	ASSERT_LE(0, self->seg) TH_LOG("work segment: %s", strerror(-self->seg));
 }
 
+static void trace_restore(FIXTURE_DATA(cp) *self);
+
+/* trace_fail's device-mapper device over $CS_TEST_DEV */
+#define CP_DM		"cs-cp"
+
 FIXTURE_TEARDOWN(cp)
 {
 	if (self->seg >= 0)
 		close(self->seg);
 	if (self->root >= 0)
 		close(self->root);
-	EXPECT_EQ(0, cs_detach(self->id));
+	if (!self->detached)
+		EXPECT_EQ(0, cs_detach(self->id));
+	if (self->dm[0])
+		EXPECT_EQ(0, cs_dm_remove(CP_DM));
+	trace_restore(self);
 	if (self->writeback[0]) {
 		char now[32];
 
@@ -529,6 +569,249 @@ TEST_F(cp, group_commit)
 	EXPECT_GE(c0 + 2, c);
 	EXPECT_EQ(s - s0, c - c0);
 	EXPECT_EQ(0, get("dirty_bytes"));
+}
+/*
+ * Every kind of durability request at once. A section holds the first
+ * checkpoint's snapshot back (section_delays) while each thread writes its
+ * own page and makes its request, so the requests are all in before the
+ * snapshot: whoever runs the checkpoint waits for the section under
+ * cp_mutex, the others queue behind it, and the one checkpoint holds every
+ * page. A request that reaches the kernel only after the snapshot finds
+ * its page committed and nothing else to write: no second checkpoint
+ * either way, whatever the scheduling.
+ */
+enum {
+	GM_FSYNC, GM_FDATASYNC, GM_MSYNC, GM_CAP_CP, GM_CTL_CP, GM_CAP_SYNC,
+	GM_URING_SYNC, GM_URING_CP, NMIXED
+};
+
+static const char *const gm_names[NMIXED] = {
+	"fsync", "fdatasync", "msync(MS_SYNC)",
+	"capstore_cap_checkpoint", "capstore_store_checkpoint",
+	"capstore_cap_sync", "io_uring fsync (capstore_prep_sync)",
+	"io_uring CAPSTORE_CHECKPOINT (capstore_prep_checkpoint)",
+};
+
+static const char *gm_name(unsigned int m)
+{
+	return m < NMIXED ? gm_names[m] : "?";
+}
+
+/* Which requests report the checkpoint's sequence number */
+#define GM_HAS_SEQ(m)	((m) == GM_CAP_CP || (m) == GM_CTL_CP || \
+			 (m) == GM_URING_CP)
+#define MIXED_PAGE	24	/* request m writes page MIXED_PAGE + m */
+#define MIXED_GEN	300
+
+struct mixed_arg {
+	pthread_t th;
+	unsigned int m;
+	int fd;			/* a dup of the work segment */
+	int ctl;		/* the control device */
+	uint32_t id;
+	uint64_t *map;		/* GM_MSYNC: its page, mapped */
+	atomic_int called;	/* the page is written, the request next */
+	atomic_int done;
+	int ret;
+	uint64_t seq;		/* what the request reported */
+	long long seq_after;	/* sysfs seq once it returned */
+};
+
+/* An fsync or a CAPSTORE_CHECKPOINT through a ring of its own. */
+static int uring_request(int fd, bool checkpoint, uint64_t *seq)
+{
+	struct capstore_checkpoint arg;
+	struct io_uring_sqe *sqe;
+	struct io_uring_cqe *cqe;
+	struct io_uring ring;
+	int ret;
+
+	ret = io_uring_queue_init(4, &ring, 0);
+	if (ret)
+		return ret;
+	sqe = io_uring_get_sqe(&ring);
+	if (checkpoint)
+		capstore_prep_checkpoint(sqe, fd, &arg, 0);
+	else
+		capstore_prep_sync(sqe, fd, 0);
+	ret = io_uring_submit_and_wait(&ring, 1);
+	if (ret >= 0)
+		ret = io_uring_wait_cqe(&ring, &cqe);
+	if (!ret) {
+		ret = cqe->res;
+		io_uring_cqe_seen(&ring, cqe);
+	}
+	if (!ret && checkpoint)
+		*seq = arg.out_seq;
+	io_uring_queue_exit(&ring);
+	return ret;
+}
+
+static void *mixed_thread(void *p)
+{
+	struct mixed_arg *a = p;
+	unsigned int page = MIXED_PAGE + a->m;
+	int ret = 0;
+
+	if (a->m == GM_MSYNC)
+		fill_page(a->map, SLOT_WORK, page, MIXED_GEN + a->m);
+	else
+		ret = pwrite_pages(a->fd, SLOT_WORK, page, 1, MIXED_GEN + a->m);
+	atomic_store(&a->called, 1);
+	if (ret)
+		goto out;
+	switch (a->m) {
+	case GM_FSYNC:
+		ret = fsync(a->fd) ? -errno : 0;
+		break;
+	case GM_FDATASYNC:
+		ret = fdatasync(a->fd) ? -errno : 0;
+		break;
+	case GM_MSYNC:
+		ret = msync(a->map, PAGE, MS_SYNC) ? -errno : 0;
+		break;
+	case GM_CAP_CP:
+		ret = capstore_cap_checkpoint(a->fd, 0, &a->seq);
+		break;
+	case GM_CTL_CP:
+		ret = capstore_store_checkpoint(a->ctl, a->id, 0, &a->seq);
+		break;
+	case GM_CAP_SYNC:
+		ret = capstore_cap_sync(a->fd);
+		break;
+	case GM_URING_SYNC:
+	case GM_URING_CP:
+		ret = uring_request(a->fd, a->m == GM_URING_CP, &a->seq);
+		break;
+	}
+	a->seq_after = get("seq");
+out:
+	a->ret = ret;
+	atomic_store(&a->done, 1);
+	return NULL;
+}
+
+TEST_F(cp, group_commit_mixed)
+{
+	struct mixed_arg a[NMIXED];
+	long long c0, s0, c, s;
+	uint64_t *back, end;
+	unsigned int i, called;
+	int sec, ctl;
+	void *map;
+
+	quiesce(_metadata, self->root);
+	ASSERT_EQ(0, set("section_timeout_ms", 600000));
+	ctl = capstore_control_open(0);
+	ASSERT_LE(0, ctl);
+	/* a capability of its own: the requests' dups do not share its file */
+	sec = capstore_cap_restrict(self->seg, CAPSTORE_RIGHT_READ,
+				    CAPSTORE_FD_CLOEXEC);
+	ASSERT_LE(0, sec);
+	counters(&c0, &s0);
+	ASSERT_EQ(0, capstore_section_begin(sec, 0));
+
+	memset(a, 0, sizeof(a));
+	for (i = 0; i < NMIXED; i++) {
+		a[i].m = i;
+		a[i].ctl = ctl;
+		a[i].id = self->id;
+		a[i].fd = dup(self->seg);
+		ASSERT_LE(0, a[i].fd);
+		if (i == GM_MSYNC) {
+			ASSERT_EQ(0, capstore_segment_map(a[i].fd,
+							  (MIXED_PAGE + i) * PAGE,
+							  PAGE,
+							  PROT_READ | PROT_WRITE,
+							  &map));
+			a[i].map = map;
+		}
+		ASSERT_EQ(0, pthread_create(&a[i].th, NULL, mixed_thread,
+					    &a[i]));
+	}
+
+	/* Every page written, every request made or about to be. */
+	end = now_ms() + 60000;
+	do {
+		for (called = i = 0; i < NMIXED; i++)
+			called += atomic_load(&a[i].called);
+		if (called < NMIXED)
+			sleep_ms(10);
+	} while (called < NMIXED && now_ms() < end);
+	ASSERT_EQ((unsigned int)NMIXED, called) TH_LOG("writers still writing after 60 s");
+	/* (time for the requests to reach the kernel: not needed for the
+	 * outcome, only for the requests to really overlap)
+	 */
+	sleep_ms(300);
+	/* None can return: the checkpoint they need waits for the section. */
+	for (i = 0; i < NMIXED; i++) {
+		int done = atomic_load(&a[i].done);
+
+		EXPECT_EQ(0, done)
+			TH_LOG("%s returned while the checkpoint was held back",
+			       gm_name(i));
+	}
+	counters(&c, &s);
+	EXPECT_EQ(c0, c);
+	EXPECT_EQ(s0, s);
+
+	/* The section ends, never cut through: the snapshot waited. */
+	EXPECT_EQ(0, capstore_section_end(sec, 0));
+	for (i = 0; i < NMIXED; i++) {
+		pthread_join(a[i].th, NULL);
+		EXPECT_EQ(0, a[i].ret) TH_LOG("%s: %s", gm_name(i),
+					      strerror(-a[i].ret));
+	}
+	counters(&c, &s);
+	TH_LOG("%d requests, %lld checkpoint(s), seq %lld -> %lld", NMIXED,
+	       c - c0, s0, s);
+	/* one checkpoint for all of them, holding every page */
+	EXPECT_EQ(c0 + 1, c);
+	EXPECT_EQ(s0 + 1, s);
+	EXPECT_EQ(NMIXED, get("last_checkpoint_pages"));
+	EXPECT_EQ(0, get("dirty_bytes"));
+	EXPECT_EQ(0, get("sections_broken"));
+	/* each returned once a checkpoint after its write had committed */
+	for (i = 0; i < NMIXED; i++) {
+		EXPECT_LE(s0 + 1, a[i].seq_after) TH_LOG("%s", gm_name(i));
+		if (GM_HAS_SEQ(i))
+			EXPECT_EQ((uint64_t)s0 + 1, a[i].seq)
+				TH_LOG("%s", gm_name(i));
+	}
+
+	/*
+	 * On the disk: detach has nothing left to commit (seq stays), so
+	 * what attach reads back is what the group's checkpoint wrote.
+	 */
+	capstore_segment_unmap(a[GM_MSYNC].map, PAGE);
+	for (i = 0; i < NMIXED; i++)
+		close(a[i].fd);
+	close(sec);
+	close(ctl);
+	close(self->seg);
+	close(self->root);
+	self->seg = self->root = -EBADF;
+	self->detached = true;
+	ASSERT_EQ(0, cs_detach(self->id));
+	ASSERT_EQ(0, cs_attach(&self->id));
+	self->detached = false;
+	EXPECT_EQ(s, get("seq"));
+	self->root = cs_root(self->id);
+	ASSERT_LE(0, self->root);
+	self->seg = seg_at(self->root, SLOT_WORK, WORK_PAGES);
+	ASSERT_LE(0, self->seg);
+	back = malloc(NMIXED * PAGE);
+	ASSERT_TRUE(back != NULL);
+	ASSERT_EQ((ssize_t)NMIXED * PAGE,
+		  capstore_segment_pread(self->seg, back, NMIXED * PAGE,
+					 MIXED_PAGE * PAGE));
+	for (i = 0; i < NMIXED; i++) {
+		EXPECT_EQ((long long)MIXED_GEN + i,
+			  page_gen(back + i * PAGE / 8, SLOT_WORK,
+				   MIXED_PAGE + i, MIXED_GEN + NMIXED))
+			TH_LOG("%s: page %u", gm_name(i), MIXED_PAGE + i);
+	}
+	free(back);
 }
 
 TEST_F(cp, scheduled)
@@ -1081,6 +1364,357 @@ TEST_F(cp, section_close)
 	EXPECT_EQ(c0 + 1, c);
 	EXPECT_EQ(0, get("sections_open"));
 	EXPECT_EQ(0, get("sections_broken"));
+}
+
+/* --- tracepoints ------------------------------------------------------- */
+
+#define TRACEFS		"/sys/kernel/tracing"
+#define TRACE_EVENTS	TRACEFS "/events/capstore_trace"	/* TRACE_SYSTEM */
+#define MAX_TEV		32
+
+/* A capstore_checkpoint_* event as the trace file prints it. */
+struct tev {
+	char name[16];		/* begin, snapshot, header, commit, fail */
+	long long store, seq;
+	long long pages;	/* snapshot, commit */
+	long long ns;		/* stall_ns (snapshot), duration_ns (commit) */
+	long long err;		/* fail */
+};
+
+static int put_file(const char *path, const char *v)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, v, strlen(v)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/* Empty the ring buffer. */
+static int trace_clear(void)
+{
+	int fd = open(TRACEFS "/trace", O_WRONLY | O_TRUNC | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return 0;
+}
+
+/*
+ * Tracefs mounted (mounting it if need be) and what the tests change
+ * saved for trace_restore(). 1 if the kernel traces events; else 0 and
+ * the reason in @why.
+ */
+static int trace_setup(FIXTURE_DATA(cp) *self, char *why, size_t len)
+{
+	if (access(TRACEFS "/trace", F_OK)) {
+		if (mount("nodev", TRACEFS, "tracefs", 0, NULL)) {
+			snprintf(why, len,
+				 "no tracefs: mount -t tracefs nodev %s: %s",
+				 TRACEFS, strerror(errno));
+			return 0;
+		}
+		self->trace_mounted = true;
+	}
+	if (access(TRACEFS "/events", F_OK)) {
+		snprintf(why, len, "no event tracing in this kernel (%s)",
+			 TRACEFS "/events");
+		return 0;
+	}
+	proc_knob(TRACEFS "/tracing_on", self->trace_on,
+		  sizeof(self->trace_on), NULL);
+	proc_knob(TRACE_EVENTS "/enable", self->trace_enable,
+		  sizeof(self->trace_enable), NULL);
+	self->trace_saved = true;
+	return 1;
+}
+
+/* The events off (unless they were on before), the buffer empty. */
+static void trace_restore(FIXTURE_DATA(cp) *self)
+{
+	if (self->trace_saved) {
+		put_file(TRACE_EVENTS "/enable",
+			 self->trace_enable[0] == '1' ? "1" : "0");
+		if (self->trace_on[0])
+			put_file(TRACEFS "/tracing_on", self->trace_on);
+		trace_clear();
+		self->trace_saved = false;
+	}
+	if (self->trace_mounted) {
+		umount(TRACEFS);
+		self->trace_mounted = false;
+	}
+}
+
+static long long trace_field(const char *line, const char *key)
+{
+	const char *p = strstr(line, key);
+
+	return p ? strtoll(p + strlen(key), NULL, 10) : -1;
+}
+
+/*
+ * The capstore_checkpoint_* events in the buffer, oldest first, in @ev
+ * (at most MAX_TEV); returns how many there are, or -errno.
+ */
+static int trace_read(struct tev *ev)
+{
+	size_t len = 0, cap = 1 << 16;
+	char *buf = malloc(cap), *line, *next;
+	int fd, n = 0;
+	ssize_t r;
+
+	fd = open(TRACEFS "/trace", O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || !buf) {
+		n = fd < 0 ? -errno : -ENOMEM;
+		if (fd >= 0)
+			close(fd);
+		free(buf);
+		return n;
+	}
+	for (;;) {
+		if (cap - len < 4096) {
+			char *more = realloc(buf, cap * 2);
+
+			if (!more)
+				break;
+			buf = more;
+			cap *= 2;
+		}
+		r = read(fd, buf + len, cap - len - 1);
+		if (r <= 0)
+			break;
+		len += r;
+	}
+	close(fd);
+	buf[len] = '\0';
+	for (line = buf; line && *line; line = next) {
+		const char *p;
+		struct tev e;
+
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		p = strstr(line, "capstore_checkpoint_");
+		if (line[0] == '#' || !p)
+			continue;
+		memset(&e, 0, sizeof(e));
+		if (sscanf(p, "capstore_checkpoint_%15[a-z]:", e.name) != 1)
+			continue;
+		e.store = trace_field(p, " store=");
+		e.seq = trace_field(p, " seq=");
+		e.pages = trace_field(p, " pages=");
+		e.ns = trace_field(p, strcmp(e.name, "snapshot") ?
+				   " duration_ns=" : " stall_ns=");
+		e.err = trace_field(p, " err=");
+		if (n < MAX_TEV)
+			ev[n] = e;
+		n++;
+	}
+	free(buf);
+	return n;
+}
+
+static void trace_log(struct __test_metadata *_metadata,
+		      const struct tev *ev, int n)
+{
+	int i;
+
+	for (i = 0; i < n && i < MAX_TEV; i++)
+		TH_LOG("trace: %s store=%lld seq=%lld pages=%lld ns=%lld err=%lld",
+		       ev[i].name, ev[i].store, ev[i].seq, ev[i].pages,
+		       ev[i].ns, ev[i].err);
+}
+
+/*
+ * Run on one CPU from now (the caller's old set in @old): the checkpoints
+ * run in the caller's context, and one CPU's buffer keeps its events in
+ * the order they were recorded, whatever the clocks of the CPUs say.
+ */
+static int pin_cpu(cpu_set_t *old)
+{
+	cpu_set_t one;
+	int cpu;
+
+	if (sched_getaffinity(0, sizeof(*old), old))
+		return -errno;
+	for (cpu = 0; cpu < CPU_SETSIZE && !CPU_ISSET(cpu, old); cpu++)
+		;
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	return sched_setaffinity(0, sizeof(one), &one) ? -errno : 0;
+}
+
+/* Tracefs ready, capstore_trace's events on, the buffer empty. */
+#define TRACE_START(cpus)						\
+	do {								\
+		char why[160];						\
+									\
+		if (!trace_setup(self, why, sizeof(why)))		\
+			SKIP(return, "%s", why);			\
+		ASSERT_EQ(0, access(TRACE_EVENTS "/enable", F_OK))	\
+			TH_LOG("no %s: the module's events are missing", \
+			       TRACE_EVENTS);				\
+		ASSERT_EQ(0, pin_cpu(cpus));				\
+		ASSERT_EQ(0, put_file(TRACE_EVENTS "/enable", "1"));	\
+		ASSERT_EQ(0, put_file(TRACEFS "/tracing_on", "1"));	\
+		ASSERT_EQ(0, trace_clear());				\
+	} while (0)
+
+/*
+ * A checkpoint of one page: begin, snapshot, header, commit, in that
+ * order, for the seq it commits, with sysfs's figures; no event when
+ * there is nothing to write or the events are off.
+ */
+TEST_F(cp, trace_events)
+{
+	static const char *const phases[] = {
+		"begin", "snapshot", "header", "commit",
+	};
+	struct tev ev[MAX_TEV];
+	long long c0, s0, c, s;
+	uint64_t out = 0;
+	cpu_set_t cpus;
+	int n, i;
+
+	quiesce(_metadata, self->root);
+	TRACE_START(&cpus);
+
+	ASSERT_EQ(0, pwrite_pages(self->seg, SLOT_WORK, 0, 1, 21));
+	counters(&c0, &s0);
+	ASSERT_EQ(0, capstore_cap_checkpoint(self->root, 0, &out));
+	counters(&c, &s);
+	ASSERT_EQ(c0 + 1, c);
+	ASSERT_EQ(s0 + 1, s);
+	EXPECT_EQ((uint64_t)s, out);
+
+	n = trace_read(ev);
+	trace_log(_metadata, ev, n);
+	ASSERT_EQ(4, n);
+	for (i = 0; i < 4; i++) {
+		EXPECT_STREQ(phases[i], ev[i].name);
+		EXPECT_EQ((long long)self->id, ev[i].store);
+		EXPECT_EQ(s, ev[i].seq) TH_LOG("%s", ev[i].name);
+	}
+	/* snapshot: the pages claimed, how long writers were held */
+	EXPECT_EQ(1, ev[1].pages);
+	EXPECT_EQ(get("last_stall_ns"), ev[1].ns);
+	/* commit: the same pages, start to commit */
+	EXPECT_EQ(1, ev[3].pages);
+	EXPECT_EQ(get("last_checkpoint_pages"), ev[3].pages);
+	EXPECT_EQ(get("last_checkpoint_ns"), ev[3].ns);
+	EXPECT_LE(ev[1].ns, ev[3].ns);
+
+	/* Nothing to write: no checkpoint, no event. */
+	ASSERT_EQ(0, capstore_cap_checkpoint(self->root, 0, &out));
+	EXPECT_EQ((uint64_t)s, out);
+	EXPECT_EQ(4, trace_read(ev));
+
+	/* Events off: a checkpoint records nothing. */
+	ASSERT_EQ(0, put_file(TRACE_EVENTS "/enable", "0"));
+	ASSERT_EQ(0, pwrite_pages(self->seg, SLOT_WORK, 1, 1, 21));
+	ASSERT_EQ(0, capstore_cap_checkpoint(self->root, 0, &out));
+	EXPECT_EQ((uint64_t)s + 1, out);
+	EXPECT_EQ(4, trace_read(ev));
+	EXPECT_EQ(0, sched_setaffinity(0, sizeof(cpus), &cpus));
+}
+
+/*
+ * capstore_checkpoint_fail, without fault injection: the store on a
+ * dm-linear device over $CS_TEST_DEV, swapped for dm-flakey error_writes
+ * under a checkpoint of one page (fault_inject's disk.write_error). The
+ * checkpoint fails with EIO and shuts the store down: begin, snapshot,
+ * then fail with err -5 for the seq it would have committed; no header,
+ * no commit. The next request gets EIO without running a checkpoint: no
+ * event. The plain disk attaches as the checkpoint before.
+ */
+TEST_F(cp, trace_fail)
+{
+	static const char *const phases[] = { "begin", "snapshot", "fail" };
+	char base[64], params[128];
+	struct tev ev[MAX_TEV];
+	struct cs_dm_target t = { .type = "flakey" };
+	long long s0, f0;
+	int64_t sectors;
+	cpu_set_t cpus;
+	uint64_t out;
+	int n, i;
+
+	if (!cs_dm_has_target("flakey"))
+		SKIP(return, "no dm-flakey in this kernel");
+	snprintf(base, sizeof(base), "%s", cs_test_dev());
+	sectors = cs_dev_sectors(base);
+	ASSERT_LT(0, sectors);
+
+	/* The store again, on dm-linear. */
+	close(self->seg);
+	close(self->root);
+	self->seg = self->root = -EBADF;
+	self->detached = true;
+	ASSERT_EQ(0, cs_detach(self->id));
+	cs_dm_remove(CP_DM);
+	snprintf(params, sizeof(params), "%s 0", base);
+	ASSERT_EQ(0, cs_dm_create(CP_DM, (uint64_t)sectors, "linear", params,
+				  self->dm, sizeof(self->dm)));
+	ASSERT_EQ(0, cs_attach_path(self->dm, &self->id));
+	self->detached = false;
+	self->root = cs_root(self->id);
+	ASSERT_LE(0, self->root);
+	self->seg = seg_at(self->root, SLOT_WORK, WORK_PAGES);
+	ASSERT_LE(0, self->seg);
+	ASSERT_EQ(0, cs_store_set(self->dm, "interval_ms", "0"));
+	ASSERT_EQ(0, cs_store_set(self->dm, "dirty_limit_bytes", "4503599627370496"));
+	ASSERT_EQ(0, capstore_cap_checkpoint(self->root, 0, NULL));
+	s0 = cs_store_get(self->dm, "seq");
+	f0 = cs_store_get(self->dm, "failed_checkpoints");
+	ASSERT_EQ(0, pwrite_pages(self->seg, SLOT_WORK, 0, 1, 22));
+
+	TRACE_START(&cpus);
+	/* always down, writes fail */
+	t.len = (uint64_t)sectors;
+	snprintf(t.params, sizeof(t.params), "%s 0 0 1 1 error_writes", base);
+	ASSERT_EQ(0, cs_dm_reload(CP_DM, &t, 1));
+	EXPECT_EQ(-EIO, capstore_cap_checkpoint(self->root, 0, &out));
+	EXPECT_EQ(1, cs_store_get(self->dm, "shutdown"));
+	EXPECT_EQ(f0 + 1, cs_store_get(self->dm, "failed_checkpoints"));
+	EXPECT_EQ(s0, cs_store_get(self->dm, "seq"));
+
+	n = trace_read(ev);
+	trace_log(_metadata, ev, n);
+	ASSERT_EQ(3, n);
+	for (i = 0; i < 3; i++) {
+		EXPECT_STREQ(phases[i], ev[i].name);
+		EXPECT_EQ((long long)self->id, ev[i].store);
+		EXPECT_EQ(s0 + 1, ev[i].seq) TH_LOG("%s", ev[i].name);
+	}
+	EXPECT_EQ(1, ev[1].pages);
+	EXPECT_EQ(-EIO, ev[2].err);
+
+	/* Shut down: EIO at once, no checkpoint run, nothing traced. */
+	EXPECT_EQ(-EIO, capstore_cap_checkpoint(self->root, 0, &out));
+	EXPECT_EQ(f0 + 1, cs_store_get(self->dm, "failed_checkpoints"));
+	EXPECT_EQ(3, trace_read(ev));
+	EXPECT_EQ(0, sched_setaffinity(0, sizeof(cpus), &cpus));
+
+	/* Detach (no final checkpoint), and the plain disk is s0. */
+	close(self->seg);
+	close(self->root);
+	self->seg = self->root = -EBADF;
+	self->detached = true;
+	ASSERT_EQ(0, cs_detach(self->id));
+	ASSERT_EQ(0, cs_dm_remove(CP_DM));
+	self->dm[0] = '\0';
+	ASSERT_EQ(0, cs_attach(&self->id));
+	self->detached = false;
+	EXPECT_EQ(s0, get("seq"));
+	self->root = cs_root(self->id);
+	ASSERT_LE(0, self->root);
+	self->seg = seg_at(self->root, SLOT_WORK, WORK_PAGES);
+	ASSERT_LE(0, self->seg);
 }
 
 /* --- power cuts -------------------------------------------------------- */

@@ -3,9 +3,11 @@
 # Documentation/checkpoints.rst): the settings; scheduled checkpoints at
 # interval_ms with no request, none when the store is clean or the
 # interval is 0; the dirty limit; fsync, fdatasync, msync(MS_SYNC) and
-# CAPSTORE_CHECKPOINT each commit before they return; group commit;
-# application sections delay a snapshot, and past section_timeout_ms the
-# checkpoint goes ahead and SECTION_END says ETIMEDOUT. Then two power
+# CAPSTORE_CHECKPOINT each commit before they return; group commit, of
+# fsync alone and of every kind of request at once; application sections
+# delay a snapshot, and past section_timeout_ms the checkpoint goes ahead
+# and SECTION_END says ETIMEDOUT; the checkpoint tracepoints, of a commit
+# and of a failure (dm-flakey error_writes under the store). Then two power
 # cuts: data committed by scheduled checkpoints alone survives one; a
 # stream of pwrite+fsync, pwrite+fdatasync, mmap+msync(MS_SYNC) is cut at
 # a random instant, and the next boot finds the state after one of the
@@ -17,11 +19,13 @@ host "format" "$CAPSTORE" format "$(img store)"
 boot --kill-on CAPSTORE-CRASH-POINT <<'EOT'
 cs_load_module
 export CS_TEST_DEV=$(dev store)
-tap_run checkpoint -t settings -t sync_methods -t group_commit -t scheduled \
+tap_run checkpoint -t settings -t sync_methods -t group_commit \
+	-t group_commit_mixed -t scheduled \
 	-t interval_off -t interval_change -t dirty_limit -t throttled_write \
 	-t section_delays \
 	-t section_delays_scheduled -t section_timeout -t section_timeout_zero \
-	-t section_nested -t section_clean -t section_close
+	-t section_nested -t section_clean -t section_close \
+	-t trace_events -t trace_fail
 tap_run checkpoint -t sched_crash_write
 EOT
 host "fsck after the first power cut" "$CAPSTORE" fsck "$(img store)"
