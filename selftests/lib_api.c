@@ -6,7 +6,9 @@
  * of the wrong kind, -EINVAL for unknown flags and out-of-range fields,
  * -EPERM for missing rights, and the command-specific errors. Every
  * failure leaves errno as it was. (ioctl_errors covers the raw ioctls:
- * sizes, pointers, reserved fields.)
+ * sizes, pointers, reserved fields.) capstore_store_status() against the
+ * store's sysfs files, and as they move; and the library's thread-safety:
+ * threads sharing a node and a segment, each call's result checked.
  *
  * Needs a formatted store on $CS_TEST_DEV and, for the cross-store test,
  * another on $CS_TEST_DEV2.
@@ -18,7 +20,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cs_harness.h"
@@ -135,6 +141,7 @@ TEST_F(lib, store_attach)
 
 TEST_F(lib, store_detach_and_reattach)
 {
+	struct capstore_store_status st;
 	uint32_t id;
 	int bdev;
 
@@ -152,10 +159,16 @@ TEST_F(lib, store_detach_and_reattach)
 	self->seg = self->node = self->root = -EBADF;
 	ASSERT_EQ(0, capstore_store_detach(self->ctl, self->id, 0));
 	EXPECT_EQ(-ENOENT, capstore_root_open(self->ctl, self->id, 0));
+	EXPECT_EQ(-ENOENT, capstore_store_status(self->id, &st));
 	bdev = open(cs_test_dev(), O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, bdev);
 	ASSERT_EQ(0, capstore_store_attach(self->ctl, bdev, 0, &id));
 	close(bdev);
+	/* the same device, a new store id: the status follows the id */
+	ASSERT_EQ(0, capstore_store_status(id, &st));
+	EXPECT_EQ(id, st.id);
+	if (id != self->id)
+		EXPECT_EQ(-ENOENT, capstore_store_status(self->id, &st));
 	self->id = id;
 	self->root = capstore_root_open(self->ctl, id, 0);
 	ASSERT_LE(0, self->root);
@@ -181,6 +194,333 @@ TEST_F(lib, store_checkpoint)
 						     0, &a));
 	EXPECT_EQ(-EBADF, capstore_store_checkpoint(-1, self->id, 0, &a));
 	EXPECT_EQ(ERRNO_MARK, errno);
+}
+
+/* /sys/fs/capstore/<dev>/@attr as a string, without its newline. */
+static int sysfs_str(const char *attr, char *buf, size_t len)
+{
+	const char *name = strrchr(cs_test_dev(), '/');
+	char path[128];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/fs/capstore/%s/%s",
+		 name ? name + 1 : cs_test_dev(), attr);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -EIO;
+	if (n > 0 && buf[n - 1] == '\n')
+		n--;
+	buf[n] = '\0';
+	return 0;
+}
+
+/* Every number of @st is the one in its sysfs file. */
+static void status_matches_sysfs(struct __test_metadata *_metadata,
+				 const struct capstore_store_status *st)
+{
+	const char *dev = cs_test_dev();
+
+#define SAME(f)	EXPECT_EQ((uint64_t)cs_store_get(dev, #f), st->f) \
+			TH_LOG("%s", #f)
+	SAME(blocks);
+	SAME(free_blocks);
+	SAME(objects);
+	SAME(open_caps);
+	SAME(shutdown);
+	SAME(interval_ms);
+	SAME(dirty_limit_bytes);
+	SAME(section_timeout_ms);
+	SAME(seq);
+	SAME(checkpoints);
+	SAME(failed_checkpoints);
+	SAME(last_checkpoint_ns);
+	SAME(max_checkpoint_ns);
+	SAME(last_stall_ns);
+	SAME(max_stall_ns);
+	SAME(last_checkpoint_pages);
+	SAME(blocks_written);
+	SAME(dirty_bytes);
+	SAME(sections_open);
+	SAME(sections_broken);
+#undef SAME
+}
+
+TEST_F(lib, store_status)
+{
+	static char data[4 * 4096];
+	struct capstore_store_status st, before;
+	const char *dev = cs_test_dev();
+	char buf[128];
+	struct stat sb;
+	uint64_t seq;
+	int fd;
+
+	/* No scheduled checkpoint: the figures move only when we move them. */
+	ASSERT_EQ(0, cs_store_set(dev, "interval_ms", "0"));
+	ASSERT_EQ(0, cs_store_set(dev, "dirty_limit_bytes", "16777216"));
+	ASSERT_EQ(0, cs_store_set(dev, "section_timeout_ms", "1234"));
+	ASSERT_EQ(0, capstore_store_checkpoint(self->ctl, self->id, 0, &seq));
+
+	memset(&st, 0xa5, sizeof(st));
+	ASSERT_EQ(0, capstore_store_status(self->id, &st));
+	EXPECT_EQ(sizeof(st), st.size);
+	EXPECT_EQ(self->id, st.id);
+	EXPECT_EQ(4096u, st.block_size);
+	EXPECT_EQ(0u, st.__reserved);
+	EXPECT_STREQ(strrchr(dev, '/') + 1, st.name);
+	ASSERT_EQ(0, stat(dev, &sb));
+	EXPECT_EQ(major(sb.st_rdev), st.dev_major);
+	EXPECT_EQ(minor(sb.st_rdev), st.dev_minor);
+	ASSERT_EQ(0, sysfs_str("uuid", buf, sizeof(buf)));
+	EXPECT_STREQ(buf, st.uuid);
+	EXPECT_EQ(36u, strlen(st.uuid));
+	ASSERT_EQ(0, sysfs_str("label", buf, sizeof(buf)));
+	EXPECT_STREQ(buf, st.label);
+	status_matches_sysfs(_metadata, &st);
+	/* the settings just written, and the checkpoint just taken */
+	EXPECT_EQ(0ull, st.interval_ms);
+	EXPECT_EQ(16777216ull, st.dirty_limit_bytes);
+	EXPECT_EQ(1234ull, st.section_timeout_ms);
+	EXPECT_EQ(seq, st.seq);
+	EXPECT_LE(1ull, st.checkpoints);
+	EXPECT_EQ(0ull, st.dirty_bytes);
+	EXPECT_EQ(0ull, st.shutdown);
+	EXPECT_EQ(0ull, st.failed_checkpoints);
+	EXPECT_EQ(0ull, st.sections_open);
+	EXPECT_LT(0ull, st.last_checkpoint_ns);
+	EXPECT_LE(st.last_checkpoint_ns, st.max_checkpoint_ns);
+	EXPECT_LE(st.last_stall_ns, st.max_stall_ns);
+	EXPECT_LT(st.free_blocks, st.blocks);
+	/* root, the test's node and its segment, at least */
+	EXPECT_LE(3ull, st.objects);
+	/* ctl is not a capability; root, node, seg are */
+	EXPECT_EQ(3ull, st.open_caps);
+
+	/* Writes: dirty bytes grow, free space shrinks. */
+	before = st;
+	memset(data, 's', sizeof(data));
+	ASSERT_EQ((ssize_t)sizeof(data),
+		  capstore_segment_pwrite(self->seg, data, sizeof(data), 0));
+	ASSERT_EQ(0, capstore_store_status(self->id, &st));
+	status_matches_sysfs(_metadata, &st);
+	EXPECT_LE(4ull * 4096, st.dirty_bytes);
+	EXPECT_GT(before.free_blocks, st.free_blocks);
+	EXPECT_EQ(before.checkpoints, st.checkpoints);
+	EXPECT_EQ(before.seq, st.seq);
+
+	/* A checkpoint: counted, written, nothing dirty left. */
+	before = st;
+	ASSERT_EQ(0, capstore_cap_checkpoint(self->seg, 0, &seq));
+	ASSERT_EQ(0, capstore_store_status(self->id, &st));
+	status_matches_sysfs(_metadata, &st);
+	EXPECT_EQ(before.checkpoints + 1, st.checkpoints);
+	EXPECT_EQ(seq, st.seq);
+	EXPECT_LT(before.seq, st.seq);
+	EXPECT_EQ(0ull, st.dirty_bytes);
+	EXPECT_LE(before.blocks_written + 4, st.blocks_written);
+	EXPECT_LE(4ull, st.last_checkpoint_pages);
+
+	/* Objects, capabilities and sections are counted as they come. */
+	before = st;
+	fd = capstore_node_create(self->node, 1, CAPSTORE_KIND_NODE, 0, 0);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, capstore_section_begin(fd, 0));
+	ASSERT_EQ(0, capstore_store_status(self->id, &st));
+	EXPECT_EQ(before.objects + 1, st.objects);
+	EXPECT_EQ(before.open_caps + 1, st.open_caps);
+	EXPECT_EQ(1ull, st.sections_open);
+	ASSERT_EQ(0, capstore_section_end(fd, 0));
+	close(fd);
+	ASSERT_EQ(0, capstore_store_status(self->id, &st));
+	EXPECT_EQ(before.open_caps, st.open_caps);
+	EXPECT_EQ(0ull, st.sections_open);
+	EXPECT_EQ(ERRNO_MARK, errno);
+}
+
+TEST_F(lib, store_status_errors)
+{
+	struct capstore_store_status st;
+	pid_t pid;
+	int status;
+
+	memset(&st, 0xa5, sizeof(st));
+	EXPECT_EQ(-ENOENT, capstore_store_status(9999, &st));
+	EXPECT_EQ(-ENOENT, capstore_store_status(UINT32_MAX, &st));
+	EXPECT_EQ(0xa5a5a5a5u, st.size);	/* untouched on failure */
+	EXPECT_EQ(-EINVAL, capstore_store_status(self->id, NULL));
+	EXPECT_EQ(ERRNO_MARK, errno);
+
+	/* No privilege needed: nobody reads it too. */
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		if (setgid(65534) || setuid(65534))
+			_exit(2);
+		_exit(capstore_store_status(self->id, &st) == 0 &&
+		      st.id == self->id ? 0 : 1);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+}
+
+/*
+ * Threads: NTHREADS threads use the library at once on a shared node and a
+ * shared segment. Each creates an object into its own slot of the node,
+ * writes it, fetches it back, restricts it and stores the restricted
+ * capability in a second slot of its own; each writes and reads its own
+ * page of the shared segment; all fetch the shared segment's slot and
+ * sync it. Every result is checked, in the thread, and the final state by
+ * the main thread.
+ */
+#define NTHREADS	4
+#define ROUNDS		40
+
+struct worker {
+	pthread_t thread;
+	int node;
+	int seg;
+	unsigned int n;
+	unsigned int failures;
+	char what[160];
+};
+
+#define W_CHECK(w, cond) do {						\
+	if (!(cond) && !(w)->failures++)				\
+		snprintf((w)->what, sizeof((w)->what),			\
+			 "thread %u round %u line %d: %s", (w)->n, round,\
+			 __LINE__, #cond);				\
+} while (0)
+
+static void worker_text(char *buf, size_t len, unsigned int n,
+			unsigned int round)
+{
+	memset(buf, 0, len);
+	snprintf(buf, len, "thread %u round %u", n, round);
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	unsigned int slot = 1 + w->n, rslot = 1 + NTHREADS + w->n;
+	unsigned int round, kind, rights;
+	uint64_t off = (uint64_t)w->n * 4096;
+	struct capstore_cap_info info;
+	char buf[64], back[64];
+	int own, again, ro, shared;
+
+	for (round = 0; round < ROUNDS; round++) {
+		worker_text(buf, sizeof(buf), w->n, round);
+
+		/* An object of its own, in its own slot of the shared node. */
+		capstore_node_clear(w->node, slot, 0);
+		own = capstore_node_create(w->node, slot, CAPSTORE_KIND_SEGMENT,
+					   4096, CAPSTORE_FD_CLOEXEC);
+		W_CHECK(w, own >= 0);
+		if (own < 0)
+			break;
+		W_CHECK(w, capstore_segment_pwrite(own, buf, sizeof(buf), 0) ==
+			   (ssize_t)sizeof(buf));
+		again = capstore_node_fetch(w->node, slot, CAPSTORE_FD_CLOEXEC);
+		W_CHECK(w, again >= 0);
+		W_CHECK(w, capstore_segment_pread(again, back, sizeof(back), 0) ==
+			   (ssize_t)sizeof(back));
+		W_CHECK(w, !memcmp(buf, back, sizeof(buf)));
+		ro = capstore_cap_restrict(again, CAPSTORE_RIGHT_READ,
+					   CAPSTORE_FD_CLOEXEC);
+		W_CHECK(w, ro >= 0);
+		W_CHECK(w, capstore_segment_pwrite(ro, buf, 1, 0) == -EBADF);
+		W_CHECK(w, capstore_node_store(w->node, rslot, ro, 0) == 0);
+		capstore_cap_close(ro);
+		ro = capstore_node_fetch_info(w->node, rslot, CAPSTORE_FD_CLOEXEC,
+					      &kind, &rights);
+		W_CHECK(w, ro >= 0);
+		W_CHECK(w, kind == CAPSTORE_KIND_SEGMENT);
+		W_CHECK(w, rights == CAPSTORE_RIGHT_READ);
+		memset(back, 0, sizeof(back));
+		W_CHECK(w, capstore_segment_pread(ro, back, sizeof(back), 0) ==
+			   (ssize_t)sizeof(back));
+		W_CHECK(w, !memcmp(buf, back, sizeof(buf)));
+		capstore_cap_close(ro);
+		capstore_cap_close(again);
+		capstore_cap_close(own);
+
+		/* Its own page of the shared segment. */
+		W_CHECK(w, capstore_segment_pwrite(w->seg, buf, sizeof(buf),
+						   off) == (ssize_t)sizeof(buf));
+		memset(back, 0, sizeof(back));
+		W_CHECK(w, capstore_segment_pread(w->seg, back, sizeof(back),
+						  off) == (ssize_t)sizeof(back));
+		W_CHECK(w, !memcmp(buf, back, sizeof(buf)));
+
+		/* The slot everyone fetches: the shared segment. */
+		shared = capstore_node_fetch(w->node, 0, CAPSTORE_FD_CLOEXEC);
+		W_CHECK(w, shared >= 0);
+		W_CHECK(w, capstore_cap_info(shared, &info) == 0);
+		W_CHECK(w, info.out_kind == CAPSTORE_KIND_SEGMENT &&
+			   info.out_size == SEG_SIZE);
+		if (round % 8 == 0)
+			W_CHECK(w, capstore_cap_sync(shared) == 0);
+		capstore_cap_close(shared);
+	}
+	return NULL;
+}
+
+TEST_F_TIMEOUT(lib, threads, 120)
+{
+	struct worker w[NTHREADS];
+	struct capstore_cap_info a, b;
+	unsigned int i, kind, rights;
+	char want[64], back[64];
+	int fd, ro;
+
+	for (i = 0; i < NTHREADS; i++) {
+		memset(&w[i], 0, sizeof(w[i]));
+		w[i].node = self->node;
+		w[i].seg = self->seg;
+		w[i].n = i;
+	}
+	for (i = 0; i < NTHREADS; i++)
+		ASSERT_EQ(0, pthread_create(&w[i].thread, NULL, worker_main,
+					    &w[i]));
+	for (i = 0; i < NTHREADS; i++)
+		ASSERT_EQ(0, pthread_join(w[i].thread, NULL));
+	for (i = 0; i < NTHREADS; i++) {
+		const struct worker *wi = &w[i];
+
+		EXPECT_EQ(0u, wi->failures) TH_LOG("%u failures, first: %s",
+						   wi->failures, wi->what);
+	}
+
+	/* What each thread left: its last round, everywhere. */
+	for (i = 0; i < NTHREADS; i++) {
+		worker_text(want, sizeof(want), i, ROUNDS - 1);
+		EXPECT_EQ((ssize_t)sizeof(back),
+			  capstore_segment_pread(self->seg, back, sizeof(back),
+						 (uint64_t)i * 4096));
+		EXPECT_EQ(0, memcmp(want, back, sizeof(want)));
+		fd = capstore_node_fetch(self->node, 1 + i, 0);
+		ASSERT_LE(0, fd);
+		ro = capstore_node_fetch_info(self->node, 1 + NTHREADS + i, 0,
+					      &kind, &rights);
+		ASSERT_LE(0, ro);
+		EXPECT_EQ((unsigned int)CAPSTORE_RIGHT_READ, rights);
+		/* the restricted copy designates the object in the slot */
+		ASSERT_EQ(0, capstore_cap_info(fd, &a));
+		ASSERT_EQ(0, capstore_cap_info(ro, &b));
+		EXPECT_EQ(a.out_oid, b.out_oid);
+		EXPECT_EQ((ssize_t)sizeof(back),
+			  capstore_segment_pread(ro, back, sizeof(back), 0));
+		EXPECT_EQ(0, memcmp(want, back, sizeof(want)));
+		close(ro);
+		close(fd);
+	}
+	EXPECT_EQ(0, capstore_cap_sync(self->seg));
 }
 
 TEST_F(lib, root_open)

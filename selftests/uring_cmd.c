@@ -6,9 +6,13 @@
  * restrict, info), each completing with what the ioctl returns; reads and
  * writes of a segment with registered files and fixed buffers; fsync
  * through the ring; non-blocking writes (RWF_NOWAIT) that succeed on
- * cached pages and answer EAGAIN when they would need I/O.
+ * cached pages and answer EAGAIN when they would need I/O; non-blocking
+ * reads likewise: a cached page is read without I/O (even with the device
+ * failing every request), a page not in memory answers EAGAIN, and
+ * io_uring reads of both complete with the data.
  *
- * Needs a formatted store on $CS_TEST_DEV.
+ * Needs a formatted store on $CS_TEST_DEV; nowait_reads_cold puts it
+ * behind a device-mapper device (dm-linear, swapped for dm-error).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +25,7 @@
 #include <unistd.h>
 #include <liburing.h>
 
+#include "cs_dm.h"
 #include "cs_harness.h"
 #include "cs_test.h"
 
@@ -276,6 +281,240 @@ TEST_F(ring, nowait_writes)
 	close(ro);
 	close(seg);
 	capstore_node_clear(self->node, 2, 0);
+}
+
+/* Read @len bytes at @off through the ring; the completion's result. */
+static int ring_read(struct io_uring *ring, int fd, void *buf, unsigned int len,
+		     uint64_t off)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+	struct io_uring_cqe *cqe;
+	int ret;
+
+	if (!sqe)
+		return -EBUSY;
+	io_uring_prep_read(sqe, fd, buf, len, off);
+	sqe->user_data = 1;
+	ret = io_uring_submit_and_wait(ring, 1);
+	if (ret < 0)
+		return ret;
+	ret = io_uring_wait_cqe(ring, &cqe);
+	if (ret)
+		return ret;
+	ret = cqe->res;
+	io_uring_cqe_seen(ring, cqe);
+	return ret;
+}
+
+static void fill_page(char *buf, unsigned int page)
+{
+	unsigned int i;
+
+	for (i = 0; i < 4096; i++)
+		buf[i] = (char)cs_mix(page * 4096 + i);
+}
+
+TEST_F(ring, nowait_reads)
+{
+	char want[4096], buf[4096];
+	struct iovec iov;
+	int seg, wo;
+
+	seg = capstore_node_create(self->node, 3, CAPSTORE_KIND_SEGMENT,
+				   1 << 20, 0);
+	ASSERT_LE(0, seg);
+	fill_page(want, 0);
+	ASSERT_EQ(4096, pwrite(seg, want, 4096, 0));
+	/* A cached (dirty) page: read at once, the right bytes. */
+	memset(buf, 0, sizeof(buf));
+	iov.iov_base = buf;
+	iov.iov_len = 2000;
+	EXPECT_EQ(2000, preadv2(seg, &iov, 1, 100, RWF_NOWAIT));
+	EXPECT_EQ(0, memcmp(buf, want + 100, 2000));
+	/* Clean after a checkpoint, still cached: the same. */
+	ASSERT_EQ(0, capstore_cap_checkpoint(seg, 0, NULL));
+	memset(buf, 0, sizeof(buf));
+	iov.iov_len = 4096;
+	EXPECT_EQ(4096, preadv2(seg, &iov, 1, 0, RWF_NOWAIT));
+	EXPECT_EQ(0, memcmp(buf, want, 4096));
+	/* Through the ring. */
+	memset(buf, 0, sizeof(buf));
+	EXPECT_EQ(4096, ring_read(&self->ring, seg, buf, 4096, 0));
+	EXPECT_EQ(0, memcmp(buf, want, 4096));
+	/* Rights hold on the non-blocking path too. */
+	wo = capstore_cap_restrict(seg, CAPSTORE_RIGHT_WRITE, 0);
+	ASSERT_LE(0, wo);
+	EXPECT_EQ(-1, preadv2(wo, &iov, 1, 0, RWF_NOWAIT));
+	EXPECT_EQ(EBADF, errno);
+	EXPECT_EQ(-EBADF, ring_read(&self->ring, wo, buf, 4096, 0));
+	close(wo);
+	close(seg);
+	capstore_node_clear(self->node, 3, 0);
+}
+
+/*
+ * A page that is not in memory. Without help this is racy: a NOWAIT read
+ * of a missing page starts readahead and answers EAGAIN only if that I/O
+ * has not completed by the time it looks at the page again (and a page
+ * that is a hole is zero-filled by readahead without any I/O, so it
+ * succeeds). So the store sits on a dm-linear device that is swapped for
+ * dm-error around the read: readahead's I/O fails, the page cannot become
+ * uptodate, and the read must answer EAGAIN, every time. Pages already
+ * cached must still read, as no I/O is needed for them.
+ *
+ * Pages 0, 40 and 41 of a segment are written and checkpointed, the store
+ * detached and attached again (nothing cached). POSIX_FADV_RANDOM keeps
+ * readahead to the pages asked for, so reading page 0 caches only it
+ * (and the segment's tree).
+ */
+#define DM_NAME		"cs-uring-nowait"
+#define COLD_SLOT	7
+
+static int cold_open(const char *path, uint32_t *id, int *root)
+{
+	int ret = cs_attach_path(path, id);
+
+	if (ret)
+		return ret;
+	/* No scheduled checkpoint while the device fails every request. */
+	ret = cs_store_set(path, "interval_ms", "0");
+	if (ret)
+		return ret;
+	*root = cs_root(*id);
+	return *root < 0 ? *root : 0;
+}
+
+FIXTURE(cold) {
+	struct cs_dm_target linear;
+	struct io_uring ring;
+	char path[64];
+	uint32_t id;
+	int made;	/* the dm device exists */
+	int attached;	/* the store is attached on it, as id */
+	int root;
+	int seg;
+};
+
+FIXTURE_SETUP(cold)
+{
+	int64_t sectors;
+
+	self->made = self->attached = 0;
+	self->root = self->seg = -1;
+	memset(&self->ring, 0, sizeof(self->ring));
+	self->ring.ring_fd = -1;
+	if (!cs_dm_has_target("linear") || !cs_dm_has_target("error"))
+		SKIP(return, "no dm-linear or dm-error");
+	cs_detach_stale();
+	cs_dm_remove(DM_NAME);
+	sectors = cs_dev_sectors(cs_test_dev());
+	ASSERT_LT(0, sectors);
+	self->linear = (struct cs_dm_target){
+		.len = (uint64_t)sectors,
+		.type = "linear",
+	};
+	snprintf(self->linear.params, sizeof(self->linear.params), "%s 0",
+		 cs_test_dev());
+	ASSERT_EQ(0, cs_dm_create(DM_NAME, (uint64_t)sectors, "linear",
+				  self->linear.params, self->path,
+				  sizeof(self->path)));
+	self->made = 1;
+	ASSERT_EQ(0, io_uring_queue_init(8, &self->ring, 0));
+}
+
+/* Whatever happened: the device works, the store is detached, dm gone. */
+FIXTURE_TEARDOWN(cold)
+{
+	if (self->ring.ring_fd >= 0)
+		io_uring_queue_exit(&self->ring);
+	if (!self->made)
+		return;
+	cs_dm_reload(DM_NAME, &self->linear, 1);
+	if (self->seg >= 0)
+		close(self->seg);
+	if (self->root >= 0) {
+		capstore_node_clear(self->root, COLD_SLOT, 0);
+		close(self->root);
+	}
+	if (self->attached)
+		EXPECT_EQ(0, cs_detach(self->id));
+	EXPECT_EQ(0, cs_dm_remove(DM_NAME));
+}
+
+TEST_F(cold, nowait_reads_cold)
+{
+	struct cs_dm_target error = { .len = self->linear.len,
+				      .type = "error" };
+	static const unsigned int pages[3] = { 0, 40, 41 };
+	struct iovec iov;
+	char want[3][4096], buf[4096];
+	int i;
+
+	iov.iov_base = buf;
+	iov.iov_len = sizeof(buf);
+	/* Three pages on disk. */
+	ASSERT_EQ(0, cold_open(self->path, &self->id, &self->root));
+	self->attached = 1;
+	capstore_node_clear(self->root, COLD_SLOT, 0);
+	self->seg = capstore_node_create(self->root, COLD_SLOT,
+					 CAPSTORE_KIND_SEGMENT, 64 * 4096,
+					 CAPSTORE_FD_CLOEXEC);
+	ASSERT_LE(0, self->seg);
+	for (i = 0; i < 3; i++) {
+		fill_page(want[i], pages[i]);
+		ASSERT_EQ(4096, pwrite(self->seg, want[i], 4096,
+				       (off_t)pages[i] * 4096));
+	}
+	ASSERT_EQ(0, capstore_cap_checkpoint(self->seg, 0, NULL));
+	close(self->seg);
+	close(self->root);
+	self->seg = self->root = -1;
+	ASSERT_EQ(0, cs_detach(self->id));
+	self->attached = 0;
+
+	/* Attached again: nothing of the segment is in memory. */
+	ASSERT_EQ(0, cold_open(self->path, &self->id, &self->root));
+	self->attached = 1;
+	self->seg = capstore_node_fetch(self->root, COLD_SLOT,
+					CAPSTORE_FD_CLOEXEC);
+	ASSERT_LE(0, self->seg);
+	ASSERT_EQ(0, posix_fadvise(self->seg, 0, 0, POSIX_FADV_RANDOM));
+	ASSERT_EQ(4096, pread(self->seg, buf, 4096, 0));
+	EXPECT_EQ(0, memcmp(buf, want[0], 4096));
+
+	/* Every request of the device fails from here. */
+	ASSERT_EQ(0, cs_dm_reload(DM_NAME, &error, 1));
+	/* Page 0 is cached: read without I/O. */
+	memset(buf, 0, sizeof(buf));
+	EXPECT_EQ(4096, preadv2(self->seg, &iov, 1, 0, RWF_NOWAIT));
+	EXPECT_EQ(0, memcmp(buf, want[0], 4096));
+	/*
+	 * Page 40 is not: it would need I/O, EAGAIN; and again, the failed
+	 * readahead of the first try did not make it uptodate.
+	 */
+	EXPECT_EQ(-1, preadv2(self->seg, &iov, 1, 40 * 4096, RWF_NOWAIT));
+	EXPECT_EQ(EAGAIN, errno);
+	EXPECT_EQ(-1, preadv2(self->seg, &iov, 1, 40 * 4096 + 512,
+			      RWF_NOWAIT));
+	EXPECT_EQ(EAGAIN, errno);
+	ASSERT_EQ(0, cs_dm_reload(DM_NAME, &self->linear, 1));
+
+	/* The device works again: the failed readahead left nothing bad. */
+	memset(buf, 0, sizeof(buf));
+	EXPECT_EQ(4096, pread(self->seg, buf, 4096, 40 * 4096));
+	EXPECT_EQ(0, memcmp(buf, want[1], 4096));
+	memset(buf, 0, sizeof(buf));
+	EXPECT_EQ(4096, preadv2(self->seg, &iov, 1, 40 * 4096, RWF_NOWAIT));
+	EXPECT_EQ(0, memcmp(buf, want[1], 4096));
+	/* io_uring: a cached page, and a cold one (it waits in a worker). */
+	memset(buf, 0, sizeof(buf));
+	EXPECT_EQ(4096, ring_read(&self->ring, self->seg, buf, 4096,
+				  40 * 4096));
+	EXPECT_EQ(0, memcmp(buf, want[1], 4096));
+	memset(buf, 0, sizeof(buf));
+	EXPECT_EQ(4096, ring_read(&self->ring, self->seg, buf, 4096,
+				  41 * 4096));
+	EXPECT_EQ(0, memcmp(buf, want[2], 4096));
 }
 
 CS_HARNESS_MAIN

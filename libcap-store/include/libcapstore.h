@@ -13,6 +13,7 @@
  * - Names are capstore_<noun>_<verb>. The noun is what the call acts on:
  *     control   the control device, CAPSTORE_CONTROL_DEVICE
  *     store     a store, named by its id, through the control device
+ *               (its status, through sysfs)
  *     root      the root node of a store
  *     cap       any capability file descriptor
  *     node      a node capability
@@ -30,7 +31,8 @@
  *   flags it does not know with -EINVAL.
  * - The library keeps no state, prints nothing and is thread-safe. Each
  *   call is one system call, except the segment I/O helpers, which loop
- *   until the whole transfer is done.
+ *   until the whole transfer is done, and capstore_store_status(), which
+ *   reads the store's files in sysfs.
  */
 #ifndef LIBCAPSTORE_H
 #define LIBCAPSTORE_H
@@ -128,6 +130,102 @@ int capstore_store_checkpoint(int control_fd, uint32_t store_id,
  * Return: a node capability with every right, or -errno.
  */
 int capstore_root_open(int control_fd, uint32_t store_id, unsigned int flags);
+
+/**
+ * CAPSTORE_STATUS_UNKNOWN - a figure of struct capstore_store_status that
+ * the running module does not report
+ */
+#define CAPSTORE_STATUS_UNKNOWN		UINT64_MAX
+
+/**
+ * struct capstore_store_status - what capstore_store_status() reports
+ * @size: set by the library: sizeof(struct capstore_store_status) of the
+ *	library that filled it
+ * @id: the store id
+ * @dev_major: the block device the store is attached from, major number
+ * @dev_minor: and minor number
+ * @block_size: bytes per block, the unit of @blocks, @free_blocks and
+ *	@blocks_written
+ * @__reserved: 0
+ * @name: the store's name, its block device's ("vda", "loop0"): the
+ *	directory /sys/fs/capstore/@name/
+ * @uuid: its uuid as text, "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"
+ * @label: its label, as given at format time
+ * @blocks: size of the store
+ * @free_blocks: free blocks, net of reservations and pinned blocks
+ * @objects: live objects
+ * @open_caps: open capability files
+ * @shutdown: 1 once the store is shut down after a failed checkpoint, else 0
+ * @interval_ms: setting: period of scheduled checkpoints, 0 = off
+ * @dirty_limit_bytes: setting: a checkpoint is asked for once more than
+ *	this is dirty; 0 = as soon as anything is
+ * @section_timeout_ms: setting: how long a snapshot waits for sections
+ * @seq: sequence number of the last committed checkpoint
+ * @checkpoints: checkpoints committed since attach
+ * @failed_checkpoints: checkpoints that failed since attach
+ * @last_checkpoint_ns: duration of the last checkpoint, start to commit
+ * @max_checkpoint_ns: the longest since attach
+ * @last_stall_ns: how long the last snapshot held writers
+ * @max_stall_ns: the longest since attach
+ * @last_checkpoint_pages: pages the last snapshot claimed
+ * @blocks_written: blocks written since attach, data and metadata
+ * @dirty_bytes: bytes promised to dirty pages, for the next checkpoint
+ * @sections_open: application sections open now
+ * @sections_broken: sections a checkpoint cut through after the timeout
+ *
+ * The figures are those of /sys/fs/capstore/@name/ (Documentation/
+ * checkpoints.rst), each read once: together they are not one atomic
+ * snapshot. A figure the module does not report is CAPSTORE_STATUS_UNKNOWN,
+ * a string it does not report is empty, an unknown device is 0:0.
+ */
+struct capstore_store_status {
+	uint32_t size;
+	uint32_t id;
+	uint32_t dev_major;
+	uint32_t dev_minor;
+	uint32_t block_size;
+	uint32_t __reserved;
+	char name[32];
+	char uuid[40];
+	char label[40];
+	uint64_t blocks;
+	uint64_t free_blocks;
+	uint64_t objects;
+	uint64_t open_caps;
+	uint64_t shutdown;
+	uint64_t interval_ms;
+	uint64_t dirty_limit_bytes;
+	uint64_t section_timeout_ms;
+	uint64_t seq;
+	uint64_t checkpoints;
+	uint64_t failed_checkpoints;
+	uint64_t last_checkpoint_ns;
+	uint64_t max_checkpoint_ns;
+	uint64_t last_stall_ns;
+	uint64_t max_stall_ns;
+	uint64_t last_checkpoint_pages;
+	uint64_t blocks_written;
+	uint64_t dirty_bytes;
+	uint64_t sections_open;
+	uint64_t sections_broken;
+};
+
+/**
+ * capstore_store_status() - the figures and settings of an attached store
+ * @store_id: the store
+ * @status: receives them
+ *
+ * Reads the store's directory in /sys/fs/capstore/, so it needs neither
+ * the control device nor CAP_SYS_ADMIN. Should struct
+ * capstore_store_status grow, a new symbol version will fill the new size
+ * and this one will go on filling the old.
+ *
+ * Return: 0 or -errno: -ENOENT if no store with that id is attached (or
+ * the module is not loaded), -EINVAL if @status is NULL, -EPROTO if a
+ * figure in sysfs is not a number.
+ */
+int capstore_store_status(uint32_t store_id,
+			  struct capstore_store_status *status);
 
 /*
  * Any capability.

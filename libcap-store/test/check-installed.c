@@ -103,6 +103,28 @@ static void t_not_a_capability(void)
 	close(p[1]);
 }
 
+/* Without the module there is no store, and so no status to give. */
+static void t_store_status(void)
+{
+	struct capstore_store_status st;
+	int ret;
+
+	errno = EDOM;
+	ret = capstore_store_status(0, NULL);
+	t_ok(ret == -EINVAL && errno == EDOM,
+	     "capstore_store_status(NULL) gives -EINVAL (got %d)", ret);
+	if (access("/sys/fs/capstore", F_OK) == 0) {
+		t_skip("capstore_store_status() without the module",
+		       "/sys/fs/capstore exists");
+		return;
+	}
+	errno = EDOM;
+	ret = capstore_store_status(0, &st);
+	t_ok(ret == -ENOENT && errno == EDOM,
+	     "capstore_store_status() without the module gives -ENOENT (got %d)",
+	     ret);
+}
+
 /* The segment helpers work on any file that can be mapped: a memfd. */
 static void t_segment_io(void)
 {
@@ -161,6 +183,7 @@ int main(void)
 	t_version();
 	t_control();
 	t_not_a_capability();
+	t_store_status();
 	t_segment_io();
 	return failed;
 }

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # libcap-store: every public function through the library, its results and
-# its error paths (selftests/lib_api.c); a second store for the
-# cross-store errors.
+# its error paths (selftests/lib_api.c), the store status against sysfs,
+# threads sharing capabilities; a second store for the cross-store errors.
 disk store 64M
 disk other 32M
 host "format" "$CAPSTORE" format "$(img store)"
