@@ -187,15 +187,51 @@ void cs_section_release(struct file *file)
 
 /* --- the snapshot ------------------------------------------------------ */
 
-/* Write-protect and claim every dirty page of an object. */
+/* Pages a snapshot write-protects in one walk: @first..@last, or none. */
+struct cs_wp_window {
+	pgoff_t first;
+	pgoff_t last;
+	unsigned long *bitmap;
+};
+
+static void cs_wp_window_flush(struct address_space *mapping,
+			       struct cs_wp_window *w)
+{
+	if (w->first <= w->last)
+		cs_wp_clean_range(mapping, w->first, w->last - w->first + 1,
+				  w->bitmap);
+	w->first = ULONG_MAX;
+	w->last = 0;
+}
+
+/*
+ * Claim and write-protect every dirty page of an object. Page by page,
+ * write-protecting is a TLB shootdown per page, which waits for an IPI to
+ * every CPU running a process that maps the object, all while writers are
+ * held. So the claimed pages of a mapped object are write-protected and
+ * their page-table entries cleaned in windows of up to CS_WP_RANGE_MAX
+ * pages, one page-table walk and one ranged flush per window and mapping
+ * (cs_wp_clean_range()). The entries must be clean too: else writing
+ * each page later (folio_clear_dirty_for_io()) would shoot down its TLB
+ * entry, an IPI per page while the writer runs. A store through an entry
+ * still writable until its window is done is part of the snapshot:
+ * writers are held until the end.
+ */
 static int cs_claim_pages(struct cs_cp *cp, struct cs_inode *ci)
 {
 	struct address_space *mapping = ci->vfs_inode.i_mapping;
+	struct cs_wp_window w = { .first = ULONG_MAX };
+	bool ranged = CS_HAVE_WP_RANGE && mapping_mapped(mapping);
 	struct folio_batch fbatch;
 	pgoff_t index = 0;
 	unsigned int i, n;
 	int err = 0;
 
+	if (ranged) {
+		w.bitmap = kmalloc(CS_WP_RANGE_MAX / BITS_PER_BYTE, GFP_NOFS);
+		if (!w.bitmap)
+			return -ENOMEM;
+	}
 	folio_batch_init(&fbatch);
 	while (!err && (n = filemap_get_folios_tag(mapping, &index, (pgoff_t)-1,
 						   PAGECACHE_TAG_DIRTY,
@@ -203,6 +239,9 @@ static int cs_claim_pages(struct cs_cp *cp, struct cs_inode *ci)
 		for (i = 0; i < n && !err; i++) {
 			struct folio *folio = fbatch.folios[i];
 
+			if (ranged && w.first <= w.last &&
+			    folio->index - w.first >= CS_WP_RANGE_MAX)
+				cs_wp_window_flush(mapping, &w);
 			folio_lock(folio);
 			if (folio->mapping == mapping &&
 			    folio_test_dirty(folio) &&
@@ -211,7 +250,13 @@ static int cs_claim_pages(struct cs_cp *cp, struct cs_inode *ci)
 						      folio, GFP_NOFS));
 				if (!err) {
 					folio_get(folio);
-					folio_mkclean(folio);
+					if (ranged) {
+						w.first = min(w.first,
+							      folio->index);
+						w.last = folio->index;
+					} else {
+						folio_mkclean(folio);
+					}
 					folio_set_checked(folio);
 					cp->pages++;
 				}
@@ -219,6 +264,10 @@ static int cs_claim_pages(struct cs_cp *cp, struct cs_inode *ci)
 			folio_unlock(folio);
 		}
 		folio_batch_release(&fbatch);
+	}
+	if (ranged) {
+		cs_wp_window_flush(mapping, &w);
+		kfree(w.bitmap);
 	}
 	return err;
 }

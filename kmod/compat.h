@@ -11,6 +11,7 @@
 
 #include <linux/blkdev.h>
 #include <linux/io_uring.h>
+#include <linux/mm.h>
 
 /*
  * Opening a block device exclusively. 6.5 added a holder_ops argument and
@@ -36,6 +37,32 @@ static inline void cs_uring_cmd_done(struct io_uring_cmd *cmd, ssize_t ret,
 				     unsigned int issue_flags)
 {
 	io_uring_cmd_done(cmd, ret, 0, issue_flags);
+}
+
+/*
+ * Write-protecting and cleaning every mapping of a file's page range in a
+ * page-table walk, one TLB flush per VMA: wp_shared_mapping_range() and
+ * clean_record_shared_mapping_range(), since 5.7, when the kernel has
+ * CONFIG_MAPPING_DIRTY_HELPERS (Debian's has; the debug kernel has not).
+ * Without them cs_wp_clean_range() does nothing and callers use
+ * folio_mkclean() page by page. @bitmap: CS_WP_RANGE_MAX bits, scratch.
+ */
+#define CS_HAVE_WP_RANGE IS_ENABLED(CONFIG_MAPPING_DIRTY_HELPERS)
+#define CS_WP_RANGE_MAX		((pgoff_t)PAGE_SIZE * BITS_PER_BYTE)
+
+static inline void cs_wp_clean_range(struct address_space *mapping,
+				     pgoff_t first, pgoff_t nr,
+				     unsigned long *bitmap)
+{
+#if IS_ENABLED(CONFIG_MAPPING_DIRTY_HELPERS)
+	pgoff_t start = nr, end = 0;
+
+	if (WARN_ON_ONCE(nr > CS_WP_RANGE_MAX))
+		return;
+	wp_shared_mapping_range(mapping, first, nr);
+	clean_record_shared_mapping_range(mapping, first, nr, first, bitmap,
+					  &start, &end);
+#endif
 }
 
 #endif /* _CAPSTORE_COMPAT_H */
