@@ -44,8 +44,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
-#include <setjmp.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -54,12 +52,11 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
-#include <dirent.h>
 
 #include "cs_harness.h"
 #include "cs_test.h"
+#include "cs_revoke.h"
 
 #define R	CAPSTORE_RIGHT_READ
 #define W	CAPSTORE_RIGHT_WRITE
@@ -67,7 +64,6 @@
 
 #define NPAGES		128
 #define SEG_SIZE	(NPAGES * 4096)
-#define WORDS		512	/* per page */
 #define ROUNDS		4
 #define SEG_SLOT	23	/* root slot created into */
 #define COPY_SLOT	24	/* root slot holding a stored copy */
@@ -79,164 +75,6 @@ enum { T1, T2, P, NWORKERS };
 static const char *const wname[NWORKERS] = { "mapping thread",
 					     "syscall thread",
 					     "mapping process" };
-
-struct worker {
-	atomic_ulong passes, passes_after;
-	atomic_ulong ok_before, fail_before, fail_after;
-	atomic_ulong violations, other;
-	atomic_long first_violation;	/* page, or -1 */
-	atomic_int last_errno;
-	atomic_int ready;
-};
-
-struct shared {
-	atomic_int revoked;
-	atomic_int stop;
-	struct worker w[NWORKERS];
-};
-
-static uint64_t pattern(uint64_t page, uint64_t word)
-{
-	return cs_mix(page * WORDS + word);
-}
-
-/* --------------------------------------------------- fault catching */
-
-static __thread sigjmp_buf tl_jb;
-static __thread volatile sig_atomic_t tl_armed;
-
-static void on_fault(int sig)
-{
-	if (tl_armed) {
-		tl_armed = 0;
-		siglongjmp(tl_jb, sig);
-	}
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
-
-static void catch_faults(void)
-{
-	struct sigaction sa = { .sa_handler = on_fault, .sa_flags = SA_NODEFER };
-
-	sigaction(SIGBUS, &sa, NULL);
-	sigaction(SIGSEGV, &sa, NULL);
-}
-
-static void violation(struct worker *w, long page)
-{
-	long none = -1;
-
-	atomic_fetch_add(&w->violations, 1);
-	atomic_compare_exchange_strong(&w->first_violation, &none, page);
-}
-
-/*
- * Touch every page of @map until told to stop: a load, or a store of
- * @tag | n into word @word. Zap the page tables after each pass while
- * the flag is not set; from the flag on, any access that goes through is
- * a violation.
- */
-static void touch_loop(struct shared *sh, struct worker *w,
-		       volatile uint64_t *map, long npages, int write,
-		       unsigned int word, uint64_t tag)
-{
-	volatile uint64_t n = 0;
-	volatile long i;
-	int sig;
-
-	atomic_store(&w->ready, 1);
-	while (!atomic_load(&sh->stop)) {
-		int f0 = atomic_load(&sh->revoked);
-
-		for (i = 0; i < npages; i++) {
-			int f = atomic_load(&sh->revoked);
-			volatile uint64_t *a = map + i * WORDS + word;
-
-			tl_armed = 1;
-			sig = sigsetjmp(tl_jb, 0);
-			if (!sig) {
-				if (write)
-					*a = tag | ++n;
-				else
-					(void)*a;
-				tl_armed = 0;
-				if (f)
-					violation(w, i);
-				else
-					atomic_fetch_add(&w->ok_before, 1);
-			} else if (sig == SIGBUS) {
-				atomic_fetch_add(f ? &w->fail_after :
-						 &w->fail_before, 1);
-			} else {
-				atomic_fetch_add(&w->other, 1);
-				atomic_store(&w->last_errno, -sig);
-			}
-		}
-		if (!f0)
-			madvise((void *)map, npages * 4096, MADV_DONTNEED);
-		atomic_fetch_add(&w->passes, 1);
-		if (f0)
-			atomic_fetch_add(&w->passes_after, 1);
-	}
-}
-
-/*
- * T2: pread every page through @fd, or pwrite the whole segment in one
- * call (word WORD_T2 of every page tag | n): a long write, so that one that waited for the
- * object's lock while the revoke held it is still going on when the test
- * looks.
- */
-static void syscall_loop(struct shared *sh, struct worker *w, int fd,
-			 int write)
-{
-	uint64_t v, n = 0, *big = NULL;
-	ssize_t ret;
-	long i, k, per = write ? 1 : NPAGES;
-
-	if (write) {
-		big = malloc(SEG_SIZE);
-		if (!big)
-			abort();
-		for (k = 0; k < NPAGES * WORDS; k++)
-			big[k] = pattern(k / WORDS, k % WORDS);
-	}
-	atomic_store(&w->ready, 1);
-	while (!atomic_load(&sh->stop)) {
-		int f0 = atomic_load(&sh->revoked);
-
-		for (i = 0; i < per; i++) {
-			int f = atomic_load(&sh->revoked);
-
-			if (write) {
-				n++;
-				for (k = 0; k < NPAGES; k++)
-					big[k * WORDS + WORD_T2] =
-						(2ull << 56) | n;
-				ret = pwrite(fd, big, SEG_SIZE, 0);
-			} else {
-				ret = pread(fd, &v, 8, i * 4096 + WORD_T2 * 8);
-			}
-			if (ret == (write ? SEG_SIZE : 8)) {
-				if (f)
-					violation(w, i);
-				else
-					atomic_fetch_add(&w->ok_before, 1);
-			} else if (ret < 0 && errno == EKEYREVOKED) {
-				atomic_fetch_add(f ? &w->fail_after :
-						 &w->fail_before, 1);
-			} else {
-				atomic_fetch_add(&w->other, 1);
-				atomic_store(&w->last_errno,
-					     ret < 0 ? errno : 0);
-			}
-		}
-		atomic_fetch_add(&w->passes, 1);
-		if (f0)
-			atomic_fetch_add(&w->passes_after, 1);
-	}
-	free(big);
-}
 
 struct targ {
 	struct shared *sh;
@@ -264,61 +102,13 @@ static void *thread_main(void *p)
 			   WORD_T1, 1ull << 56);
 		munmap(map, SEG_SIZE);
 	} else {
-		syscall_loop(t->sh, &t->sh->w[T2], t->fd, t->write);
+		syscall_loop(t->sh, &t->sh->w[T2], t->fd, NPAGES, t->write,
+			     WORD_T2, 2ull << 56);
 	}
 	return NULL;
 }
 
 /* ------------------------------------------------------------ helpers */
-
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n - 1;	/* the directory's own fd */
-}
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Wait until every worker has made @n passes (after the flag if @after). */
-static int wait_passes(struct shared *sh, unsigned long n, int after)
-{
-	const char *scale = getenv("CS_TEST_TIMEOUT_SCALE");
-	uint64_t end = now_ms() + 30000 * (scale && atoi(scale) > 0 ?
-					   atoi(scale) : 1);
-	int i, done;
-
-	for (;;) {
-		done = 1;
-		for (i = 0; i < NWORKERS; i++) {
-			unsigned long p = after ?
-				atomic_load(&sh->w[i].passes_after) :
-				atomic_load(&sh->w[i].passes);
-
-			if (p < n)
-				done = 0;
-		}
-		if (done)
-			return 0;
-		if (now_ms() > end)
-			return -ETIMEDOUT;
-		usleep(1000);
-	}
-}
 
 static long long store_get(const char *attr)
 {
@@ -371,31 +161,6 @@ FIXTURE_TEARDOWN(revoke)
 	EXPECT_EQ(0, store_get("open_caps"));
 	/* No reference left behind: the store detaches. */
 	EXPECT_EQ(0, cs_detach(self->id));
-}
-
-/* Every call on a dead capability answers EKEYREVOKED. */
-static void check_dead(struct __test_metadata *_metadata, int fd,
-		       const char *what)
-{
-	struct capstore_cap_info info;
-	uint64_t v;
-	void *p;
-
-	EXPECT_EQ(-EKEYREVOKED, capstore_cap_info(fd, &info)) TH_LOG("%s", what);
-	EXPECT_EQ(-EKEYREVOKED, capstore_cap_restrict(fd, R, 0)) TH_LOG("%s", what);
-	EXPECT_EQ(-EKEYREVOKED, capstore_cap_checkpoint(fd, 0, NULL)) TH_LOG("%s", what);
-	EXPECT_EQ(-EKEYREVOKED, capstore_cap_destroy(fd, 0)) TH_LOG("%s", what);
-	EXPECT_EQ(-EKEYREVOKED, capstore_cap_revoke(fd, 0)) TH_LOG("%s", what);
-	EXPECT_EQ(-EKEYREVOKED, capstore_section_begin(fd, 0)) TH_LOG("%s", what);
-	EXPECT_EQ(-1, fsync(fd)) TH_LOG("%s", what);
-	EXPECT_EQ(EKEYREVOKED, errno) TH_LOG("%s: fsync", what);
-	EXPECT_EQ(-1, pread(fd, &v, 8, 0)) TH_LOG("%s", what);
-	EXPECT_EQ(EKEYREVOKED, errno) TH_LOG("%s: pread", what);
-	p = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
-	EXPECT_EQ(MAP_FAILED, p) TH_LOG("%s: mmap", what);
-	EXPECT_EQ(EKEYREVOKED, errno) TH_LOG("%s: mmap", what);
-	if (p != MAP_FAILED)
-		munmap(p, 4096);
 }
 
 static void round_run(struct __test_metadata *_metadata,
@@ -474,7 +239,7 @@ static void round_run(struct __test_metadata *_metadata,
 	ASSERT_EQ(0, pthread_create(&t1, NULL, thread_main, &ta1));
 	ASSERT_EQ(0, pthread_create(&t2, NULL, thread_main, &ta2));
 
-	EXPECT_EQ(0, wait_passes(sh, 2, 0)) TH_LOG("round %d: workers did not start", round);
+	EXPECT_EQ(0, wait_passes(sh, NWORKERS, 2, 0)) TH_LOG("round %d: workers did not start", round);
 	usleep(cs_mix(round) % 4000);
 
 	snap = malloc(SEG_SIZE);
@@ -489,7 +254,7 @@ static void round_run(struct __test_metadata *_metadata,
 	atomic_store(&sh->revoked, 1);
 	if (nfd >= 0)	/* what the object holds the moment the call returned */
 		ASSERT_EQ(SEG_SIZE, pread(nfd, snap, SEG_SIZE, 0));
-	EXPECT_EQ(0, wait_passes(sh, 3, 1)) TH_LOG("round %d: workers stuck after the call", round);
+	EXPECT_EQ(0, wait_passes(sh, NWORKERS, 3, 1)) TH_LOG("round %d: workers stuck after the call", round);
 	atomic_store(&sh->stop, 1);
 	pthread_join(t1, NULL);
 	pthread_join(t2, NULL);
