@@ -96,7 +96,7 @@ export VM_MEM=${DEBUG_VM_MEM:-1G}
 # detector (120 s), the soft-lockup detector, and 600 s per test.
 export VM_TIMEOUT_SCALE=${DEBUG_TIMEOUT_SCALE:-10}
 export VM_APPEND="kmemleak=on${VM_APPEND:+ $VM_APPEND}"
-export VM_GUEST_ENV="CS_KMEMLEAK=1 CS_TEST_TIMEOUT_SCALE=${DEBUG_TEST_TIMEOUT_SCALE:-20} CS_HUNG_TASK_SECS=120${VM_GUEST_ENV:+ $VM_GUEST_ENV}"
+export VM_GUEST_ENV="CS_KMEMLEAK=1 CS_DEBUG_LANE=1 CS_TEST_TIMEOUT_SCALE=${DEBUG_TEST_TIMEOUT_SCALE:-20} CS_HUNG_TASK_SECS=120${VM_GUEST_ENV:+ $VM_GUEST_ENV}"
 export JOBS=${JOBS:-2}
 # Scenarios that size their work for the slower kernel look at this.
 export CS_DEBUG_LANE=1
