@@ -110,10 +110,6 @@ static void *thread_main(void *p)
 
 /* ------------------------------------------------------------ helpers */
 
-static long long store_get(const char *attr)
-{
-	return cs_store_get(cs_test_dev(), attr);
-}
 
 /* ------------------------------------------------------------- fixture */
 
@@ -168,7 +164,7 @@ static void round_run(struct __test_metadata *_metadata,
 		      int round)
 {
 	int wr = variant->write, seg, copy, a, b, c, nfd = -1, st, i;
-	long long free0, objects0, open0;
+	struct leak_mark mark;
 	pthread_t t1, t2;
 	struct targ ta1, ta2;
 	struct shared *sh;
@@ -178,9 +174,7 @@ static void round_run(struct __test_metadata *_metadata,
 
 	/* Before: a committed, quiet store. */
 	ASSERT_EQ(0, capstore_cap_checkpoint(root, 0, NULL));
-	free0 = store_get("free_blocks");
-	objects0 = store_get("objects");
-	open0 = store_get("open_caps");
+	leak_mark(&mark);
 
 	capstore_node_clear(root, SEG_SLOT, 0);
 	seg = capstore_node_create(root, SEG_SLOT, CAPSTORE_KIND_SEGMENT,
@@ -348,15 +342,7 @@ static void round_run(struct __test_metadata *_metadata,
 	EXPECT_EQ(0, capstore_node_clear(root, SEG_SLOT, 0));
 	EXPECT_EQ(0, capstore_node_clear(root, COPY_SLOT, 0));
 
-	/* Nothing leaked: references, objects, reserved and used space. */
-	EXPECT_EQ(open0, store_get("open_caps"));
-	EXPECT_EQ(objects0 - 0, store_get("objects"));
-	ASSERT_EQ(0, capstore_cap_checkpoint(root, 0, NULL));
-	ASSERT_EQ(0, capstore_cap_checkpoint(root, 0, NULL));
-	EXPECT_EQ(0, store_get("dirty_bytes"))
-		TH_LOG("round %d: space still reserved for dirty pages after a checkpoint", round);
-	EXPECT_EQ(free0, store_get("free_blocks"))
-		TH_LOG("round %d: free blocks not back to where they were", round);
+	check_no_leak(_metadata, root, round, &mark);
 }
 
 TEST_F_TIMEOUT(revoke, while_in_use, 300)

@@ -253,6 +253,43 @@ static inline int wait_passes(struct shared *sh, int nworkers,
 	}
 }
 
+static inline long long store_get(const char *attr)
+{
+	return cs_store_get(cs_test_dev(), attr);
+}
+
+/* The store's counters a round must leave as it found them. */
+struct leak_mark {
+	long long open_caps;
+	long long objects;
+	long long free_blocks;
+};
+
+static inline void leak_mark(struct leak_mark *m)
+{
+	m->free_blocks = store_get("free_blocks");
+	m->objects = store_get("objects");
+	m->open_caps = store_get("open_caps");
+}
+
+/*
+ * Nothing leaked since leak_mark(): references, objects, and after two
+ * checkpoints (the second frees what the first unpinned) reserved and
+ * used space.
+ */
+static inline void check_no_leak(struct __test_metadata *_metadata, int root,
+				 int round, const struct leak_mark *m)
+{
+	EXPECT_EQ(m->open_caps, store_get("open_caps"));
+	EXPECT_EQ(m->objects, store_get("objects"));
+	ASSERT_EQ(0, capstore_cap_checkpoint(root, 0, NULL));
+	ASSERT_EQ(0, capstore_cap_checkpoint(root, 0, NULL));
+	EXPECT_EQ(0, store_get("dirty_bytes"))
+		TH_LOG("round %d: space still reserved for dirty pages after a checkpoint", round);
+	EXPECT_EQ(m->free_blocks, store_get("free_blocks"))
+		TH_LOG("round %d: free blocks not back to where they were", round);
+}
+
 /* Every call on a dead segment capability answers EKEYREVOKED. */
 static inline void check_dead(struct __test_metadata *_metadata, int fd,
 			      const char *what)

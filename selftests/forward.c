@@ -455,10 +455,6 @@ static const char *const wname[NWORKERS] = {
 	"delegated mapping process", "direct mapping thread",
 };
 
-static long long store_get(const char *attr)
-{
-	return cs_store_get(cs_test_dev(), attr);
-}
 
 /*
  * D: store @tag | pass into word @word of every page of @map, zapping the
@@ -648,7 +644,7 @@ static void cut_round(struct __test_metadata *_metadata,
 	unsigned int fr = variant->write ? R | W | M : R | M;
 	int wr = variant->write, seg, f, ctl, nctl = -1, a, b, c, d, fd;
 	int sv[2], st, i, k;
-	long long free0, objects0, open0;
+	struct leak_mark mark;
 	struct capstore_cap_info info;
 	struct cut_targ ta[NWORKERS];
 	pthread_t th[NWORKERS];
@@ -659,9 +655,7 @@ static void cut_round(struct __test_metadata *_metadata,
 
 	/* Before: a committed, quiet store. */
 	ASSERT_EQ(0, capstore_cap_checkpoint(root, 0, NULL));
-	free0 = store_get("free_blocks");
-	objects0 = store_get("objects");
-	open0 = store_get("open_caps");
+	leak_mark(&mark);
 
 	seg = capstore_node_create(root, CUT_SEG_SLOT, CAPSTORE_KIND_SEGMENT,
 				   CUT_SIZE, CAPSTORE_FD_CLOEXEC);
@@ -866,15 +860,7 @@ static void cut_round(struct __test_metadata *_metadata,
 	EXPECT_EQ(0, capstore_node_clear(root, CUT_CTL_SLOT, 0));
 	EXPECT_EQ(0, capstore_node_clear(root, CUT_COPY_SLOT, 0));
 
-	/* Nothing leaked: references, objects, reserved and used space. */
-	EXPECT_EQ(open0, store_get("open_caps"));
-	EXPECT_EQ(objects0, store_get("objects"));
-	ASSERT_EQ(0, capstore_cap_checkpoint(root, 0, NULL));
-	ASSERT_EQ(0, capstore_cap_checkpoint(root, 0, NULL));
-	EXPECT_EQ(0, store_get("dirty_bytes"))
-		TH_LOG("round %d: space still reserved for dirty pages after a checkpoint", round);
-	EXPECT_EQ(free0, store_get("free_blocks"))
-		TH_LOG("round %d: free blocks not back to where they were", round);
+	check_no_leak(_metadata, root, round, &mark);
 }
 
 TEST_F_TIMEOUT(cut, while_in_use, 300)
