@@ -719,20 +719,29 @@ static long cs_interval_left(struct cs_store *s, unsigned int ms)
 	return time_after(due, jiffies) ? due - jiffies : 0;
 }
 
-/* The interval and the dirty limit: checkpoints nobody asked for. */
+/*
+ * The interval and the dirty limit: checkpoints nobody asked for.
+ *
+ * Freezable: while the system suspends or hibernates, the thread sleeps
+ * in the freezer between checkpoints (never in the middle of one), so no
+ * scheduled checkpoint writes to a device being suspended or into the
+ * image of a hibernating system. A checkpoint that fell due meanwhile
+ * runs after the thaw.
+ */
 static int cs_checkpoint_thread(void *data)
 {
 	struct cs_store *s = data;
 
+	set_freezable();
 	while (!kthread_should_stop()) {
 		unsigned int ms = READ_ONCE(s->tune.interval_ms);
 
 		/* A new interval_ms (sysfs wakes us) counts at once. */
-		wait_event_interruptible_timeout(s->cp_wait,
-						 READ_ONCE(s->cp_kicked) ||
-						 READ_ONCE(s->tune.interval_ms) != ms ||
-						 kthread_should_stop(),
-						 cs_interval_left(s, ms));
+		wait_event_freezable_timeout(s->cp_wait,
+					     READ_ONCE(s->cp_kicked) ||
+					     READ_ONCE(s->tune.interval_ms) != ms ||
+					     kthread_should_stop(),
+					     cs_interval_left(s, ms));
 		if (kthread_should_stop())
 			break;
 		if (!xchg(&s->cp_kicked, false) &&
