@@ -145,8 +145,22 @@ static const struct fs_context_operations cs_context_ops = {
 	.get_tree	= cs_get_tree,
 };
 
+/*
+ * kern_mount() takes no argument for the new instance, so cs_fs_mount()
+ * passes the store here, one mount at a time. A kern_mount()ed instance
+ * is internal: dropping a reference to it (every close of a capability)
+ * takes the per-CPU fast path of mntput(), not the global mount_lock
+ * that a mount outside every namespace needs.
+ */
+static DEFINE_MUTEX(cs_mount_mutex);
+static struct cs_store *cs_mounting;
+
 static int cs_init_fs_context(struct fs_context *fc)
 {
+	lockdep_assert_held(&cs_mount_mutex);
+	if (WARN_ON_ONCE(!cs_mounting))
+		return -EINVAL;
+	fc->s_fs_info = cs_mounting;
 	fc->ops = &cs_context_ops;
 	return 0;
 }
@@ -183,15 +197,13 @@ static struct file_system_type cs_fs_type = {
  */
 int cs_fs_mount(struct cs_store *s)
 {
-	struct fs_context *fc;
 	struct vfsmount *mnt;
 
-	fc = fs_context_for_mount(&cs_fs_type, SB_KERNMOUNT);
-	if (IS_ERR(fc))
-		return PTR_ERR(fc);
-	fc->s_fs_info = s;
-	mnt = fc_mount(fc);
-	put_fs_context(fc);
+	mutex_lock(&cs_mount_mutex);
+	cs_mounting = s;
+	mnt = kern_mount(&cs_fs_type);
+	cs_mounting = NULL;
+	mutex_unlock(&cs_mount_mutex);
 	if (IS_ERR(mnt))
 		return PTR_ERR(mnt);
 	s->mnt = mnt;

@@ -18,6 +18,7 @@
 int bench_io(struct cs_ctx *ctx, int argc, char **argv);
 int bench_caps(struct cs_ctx *ctx, int argc, char **argv);
 int bench_checkpoint(struct cs_ctx *ctx, int argc, char **argv);
+int bench_close(struct cs_ctx *ctx, int argc, char **argv);
 
 /* Seconds on the monotonic clock. */
 double bench_now(void);

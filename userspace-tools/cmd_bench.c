@@ -28,6 +28,8 @@ static const struct bench_mode bench_modes[] = {
 	  "capability commands in io_uring batches against ioctls" },
 	{ "checkpoint", bench_checkpoint,
 	  "checkpoint stall, duration and write throughput, against fio" },
+	{ "close", bench_close,
+	  "threads closing capabilities, against eventfds" },
 };
 
 #define NMODES (sizeof(bench_modes) / sizeof(bench_modes[0]))
