@@ -20,6 +20,7 @@
 #include <linux/bitmap.h>
 #include <linux/slab.h>
 #include <linux/mm.h>
+#include <linux/vmalloc.h>
 
 #include "internal.h"
 
@@ -42,10 +43,37 @@ static void cs_leaf_from_disk(const __le64 *src, unsigned long *dst)
 		dst[i] = le64_to_cpu(src[i]);
 }
 
+/*
+ * A bitmap of @nleaves leaves, zeroed. A store of 2^40 blocks (the
+ * format's largest) needs 128 GiB per bitmap: past kvmalloc()'s INT_MAX
+ * limit (which warns) it is vmalloc()ed, and an allocation the machine
+ * cannot make fails without warning and without waking the OOM killer.
+ */
 static unsigned long *cs_bitmap_alloc(u64 nleaves)
 {
-	return kvcalloc(nleaves * CS_WORDS_PER_LEAF, sizeof(unsigned long),
-			GFP_KERNEL);
+	const gfp_t gfp = GFP_KERNEL | __GFP_RETRY_MAYFAIL | __GFP_NOWARN;
+	u64 bytes = nleaves * CS_WORDS_PER_LEAF * sizeof(unsigned long);
+
+	if (bytes <= INT_MAX)
+		return kvzalloc(bytes, gfp);
+	return __vmalloc(bytes, gfp | __GFP_ZERO);
+}
+
+/*
+ * The bitmap helpers count bits in an unsigned int: a store of 2^32
+ * blocks or more (16 TiB) is counted and copied a leaf at a time.
+ */
+static u64 cs_bitmap_weight(const unsigned long *map, u64 nleaves)
+{
+	u64 i, weight = 0;
+
+	for (i = 0; i < nleaves; i++) {
+		weight += bitmap_weight(map + i * CS_WORDS_PER_LEAF,
+					CAPSTORE_BITS_PER_BLOCK);
+		if (!(i & 1023))
+			cond_resched();
+	}
+	return weight;
 }
 
 void cs_space_destroy(struct cs_space *sp)
@@ -87,8 +115,11 @@ int cs_space_load(struct cs_store *s, const struct capstore_dhdr *h)
 	buf = (void *)__get_free_page(GFP_KERNEL);
 	err = -ENOMEM;
 	if (!sp->used || !sp->committed || !sp->leaf_dirty ||
-	    !sp->leaf_assigned || !buf)
+	    !sp->leaf_assigned || !buf) {
+		cs_err(s, "cannot attach: the space map of %llu blocks needs %llu MiB of memory",
+		       nblocks, (2 * sp->nleaves * CAPSTORE_BLOCK_SIZE) >> 20);
 		goto out;
+	}
 
 	for (i = 0; i < sp->nleaves; i++) {
 		struct capstore_bptr b;
@@ -115,13 +146,15 @@ int cs_space_load(struct cs_store *s, const struct capstore_dhdr *h)
 		cs_err(s, "corrupt space map: superblock or headers marked free");
 		goto out;
 	}
-	weight = bitmap_weight(sp->used, nblocks);
+	/* Bits past the end are clear: count whole leaves. */
+	weight = cs_bitmap_weight(sp->used, sp->nleaves);
 	if (weight != le64_to_cpu(h->used_blocks)) {
 		cs_err(s, "corrupt space map: %llu blocks used, header says %llu",
 		       weight, le64_to_cpu(h->used_blocks));
 		goto out;
 	}
-	bitmap_copy(sp->committed, sp->used, tail);
+	memcpy(sp->committed, sp->used,
+	       sp->nleaves * CS_WORDS_PER_LEAF * sizeof(unsigned long));
 	sp->nr_used = weight;
 	sp->nr_pinned = 0;
 	sp->nr_tree[0] = 0;
