@@ -45,8 +45,8 @@ static int cs_forward_slot(struct cs_inode *fwd, struct capstore_dslot *slot)
 	err = cs_slot_read(fwd, folio, 0, slot);
 	cs_node_unlock(folio);
 	if (!err && !slot->oid) {
-		cs_err(cs_inode_store(fwd), "corrupt forwarder: object %lu holds nothing",
-		       fwd->vfs_inode.i_ino);
+		cs_err_ratelimited(cs_inode_store(fwd), "corrupt forwarder: object %lu holds nothing",
+				   fwd->vfs_inode.i_ino);
 		err = -EUCLEAN;
 	}
 	return err;
@@ -88,8 +88,8 @@ int cs_forward_resolve(struct cs_store *s, const struct capstore_dslot *slot,
 			break;
 		if (ci->kind != CAPSTORE_DOBJ_FORWARDER ||
 		    *nvia == CAPSTORE_FORWARD_MAX_DEPTH) {
-			cs_err(s, "corrupt forwarded capability: object %lu",
-			       ci->vfs_inode.i_ino);
+			cs_err_ratelimited(s, "corrupt forwarded capability: object %lu",
+					   ci->vfs_inode.i_ino);
 			err = -EUCLEAN;
 			goto fail_put;
 		}

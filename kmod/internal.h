@@ -546,6 +546,12 @@ int cs_copy_cmd_out(void __user *uarg, const void *src, size_t size);
 
 #define cs_err(s, fmt, ...) \
 	pr_err("%s: " fmt "\n", (s)->name, ##__VA_ARGS__)
+/*
+ * For damage and I/O errors that any capability holder can hit again and
+ * again (a fetch, a read, a fault): rate-limited per call site.
+ */
+#define cs_err_ratelimited(s, fmt, ...) \
+	pr_err_ratelimited("%s: " fmt "\n", (s)->name, ##__VA_ARGS__)
 #define cs_warn(s, fmt, ...) \
 	pr_warn("%s: " fmt "\n", (s)->name, ##__VA_ARGS__)
 #define cs_info(s, fmt, ...) \

@@ -70,13 +70,13 @@ int cs_read_verified(struct cs_store *s, const struct capstore_bptr *b,
 
 	err = cs_read_block(s, blkno, buf);
 	if (err) {
-		cs_err(s, "I/O error %d reading %s at block %llu", err, what,
-		       blkno);
+		cs_err_ratelimited(s, "I/O error %d reading %s at block %llu", err, what,
+				   blkno);
 		return err;
 	}
 	err = capstore_block_verify(buf, b, &why);
 	if (err)
-		cs_err(s, "corrupt %s: block %llu, %s", what, blkno, why);
+		cs_err_ratelimited(s, "corrupt %s: block %llu, %s", what, blkno, why);
 	return err;
 }
 

@@ -59,8 +59,8 @@ int cs_slot_read(struct cs_inode *ci, struct folio *folio,
 	kunmap_local(n);
 	err = capstore_dslot_verify(out, &why);
 	if (err)
-		cs_err(cs_inode_store(ci), "corrupt node: object %lu slot %u, %s",
-		       ci->vfs_inode.i_ino, slot, why);
+		cs_err_ratelimited(cs_inode_store(ci), "corrupt node: object %lu slot %u, %s",
+				   ci->vfs_inode.i_ino, slot, why);
 	return err;
 }
 
@@ -274,9 +274,9 @@ static int cs_node_fetch(struct file *file, void __user *uarg)
 	}
 	/* Ids are never reused and kinds never change: this is damage. */
 	if (ci->kind != le32_to_cpu(slot.kind)) {
-		cs_err(s, "corrupt node: object %lu slot %u, kind %u but object %lu is a %s",
-		       node->vfs_inode.i_ino, cmd.slot, le32_to_cpu(slot.kind),
-		       ci->vfs_inode.i_ino, cs_kind_name(ci->kind));
+		cs_err_ratelimited(s, "corrupt node: object %lu slot %u, kind %u but object %lu is a %s",
+				   node->vfs_inode.i_ino, cmd.slot, le32_to_cpu(slot.kind),
+				   ci->vfs_inode.i_ino, cs_kind_name(ci->kind));
 		err = -EUCLEAN;
 		goto out_put;
 	}

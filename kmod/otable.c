@@ -74,8 +74,8 @@ static int cs_oleaf_verify(struct cs_store *s, u64 index,
 			err = -EUCLEAN;
 		}
 		if (err) {
-			cs_err(s, "corrupt object table: object %llu, %s", oid,
-			       why);
+			cs_err_ratelimited(s, "corrupt object table: object %llu, %s", oid,
+					   why);
 			return err;
 		}
 	}

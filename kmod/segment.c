@@ -80,8 +80,8 @@ static int cs_fill_folio(struct cs_inode *ci, struct folio *folio)
 	err = submit_bio_wait(bio);
 	bio_put(bio);
 	if (err) {
-		cs_err(s, "I/O error %d reading object %lu page %lu", err,
-		       ci->vfs_inode.i_ino, folio->index);
+		cs_err_ratelimited(s, "I/O error %d reading object %lu page %lu", err,
+				   ci->vfs_inode.i_ino, folio->index);
 		return -EIO;
 	}
 	if (!cs_folio_crc_ok(s, folio, b.crc, le64_to_cpu(b.blkno)))

@@ -88,8 +88,8 @@ static struct cs_tnode *cs_tnode_load(struct cs_store *s,
 	for (i = 0; i < CAPSTORE_FANOUT; i++) {
 		err = capstore_bptr_verify(&n->ent[i], &s->geom, &why);
 		if (err) {
-			cs_err(s, "corrupt tree block: block %llu, entry %u, %s",
-			       le64_to_cpu(b->blkno), i, why);
+			cs_err_ratelimited(s, "corrupt tree block: block %llu, entry %u, %s",
+					   le64_to_cpu(b->blkno), i, why);
 			goto fail;
 		}
 	}

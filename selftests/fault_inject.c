@@ -2483,6 +2483,57 @@ static int read_bad_pages(unsigned int *nbad)
 	return 0;
 }
 
+/* Records since the mark that contain @needle (reads them all). */
+static unsigned int kmsg_count(const char *needle)
+{
+	char rec[1024];
+	unsigned int n_match = 0;
+	ssize_t n;
+
+	if (kmsg_fd < 0)
+		return 0;
+	for (;;) {
+		n = read(kmsg_fd, rec, sizeof(rec) - 1);
+		if (n < 0 && errno == EPIPE)
+			continue;
+		if (n <= 0)
+			break;
+		rec[n] = '\0';
+		if (strstr(rec, needle))
+			n_match++;
+	}
+	return n_match;
+}
+
+/*
+ * A holder of a read-only capability can fail reads of a bad page as
+ * fast as it likes: what the module logs about it is rate-limited.
+ */
+#define FLOOD_READS	300
+#define FLOOD_LINES	40
+
+static int read_error_flood(void)
+{
+	static uint8_t page[PAGE];
+	unsigned int i, lines;
+	ssize_t n;
+
+	kmsg_mark();
+	for (i = 0; i < FLOOD_READS; i++) {
+		n = pread(F.s0, page, PAGE, (off_t)bad_pages[0] * PAGE);
+		CHECK(n < 0 && errno == EIO,
+		      "pread of bad page %u: %zd (%s), expected EIO",
+		      bad_pages[0], n, n < 0 ? strerror(errno) : "data");
+	}
+	lines = kmsg_count("capstore");
+	msg("%u reads of a bad page: %u lines in the kernel log", FLOOD_READS,
+	    lines);
+	CHECK(lines <= FLOOD_LINES,
+	      "%u kernel log lines for %u failed reads of one page: not rate-limited",
+	      lines, FLOOD_READS);
+	return 0;
+}
+
 static int dk_read_error(bool foreign)
 {
 	uint64_t blk[S0_PAGES];
@@ -2507,6 +2558,7 @@ static int dk_read_error(bool foreign)
 		CHECK(kmsg_find("checksum mismatch", NULL, 0),
 		      "no checksum mismatch in the kernel log");
 	msg("%u bad pages read as errors", nbad);
+	TRY(read_error_flood());
 	/* the disk is good again: so is every page, and the store works */
 	TRY(dm_set_linear());
 	TRY(drop_s0_pages());
