@@ -662,8 +662,6 @@ static int cs_checkpoint_to(struct cs_store *s, u64 target, u64 *seq)
 		err = cs_checkpoint_run(s);
 		if (err) {
 			s->stats.failed++;
-			s->failed_epoch = READ_ONCE(s->epoch) - 1;
-			s->cp_err = err;
 			trace_capstore_checkpoint_fail(s, s->seq + 1, err);
 			break;
 		}

@@ -55,6 +55,13 @@
 
 #include "compat.h"
 
+/*
+ * An object's block is a page of its page cache, one for one: the module
+ * builds only where pages are 4 KiB.
+ */
+static_assert(PAGE_SIZE == CAPSTORE_BLOCK_SIZE,
+	      "capstore needs PAGE_SIZE == CAPSTORE_BLOCK_SIZE (4 KiB)");
+
 #define CAPSTORE_FS_MAGIC	0x63617073	/* "caps" */
 
 struct cs_store;
@@ -425,8 +432,6 @@ int cs_object_revoke(struct file *file, void __user *uarg);
  * @root_oid: the root node
  * @epoch: changes made now belong to this epoch; each snapshot ends one
  * @durable_epoch: every change of this epoch and before is committed
- * @failed_epoch: the last epoch whose checkpoint failed, with @cp_err
- * @cp_err: its error
  * @cp_mutex: serializes checkpoints
  * @cp_thread: runs scheduled checkpoints
  * @cp_wait: where @cp_thread sleeps
@@ -463,8 +468,6 @@ struct cs_store {
 	u64 root_oid;
 	u64 epoch;
 	u64 durable_epoch;
-	u64 failed_epoch;
-	int cp_err;
 	struct mutex cp_mutex;		/* one checkpoint at a time */
 	struct task_struct *cp_thread;
 	wait_queue_head_t cp_wait;
