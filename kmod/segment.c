@@ -23,8 +23,10 @@
 #include <linux/migrate.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
+#include <linux/pipe_fs_i.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
+#include <linux/splice.h>
 #include <linux/uio.h>
 #include <linux/writeback.h>
 
@@ -596,6 +598,54 @@ static ssize_t cs_segment_read_iter(struct kiocb *iocb, struct iov_iter *to)
 }
 
 /*
+ * splice(2) and sendfile(2) from a segment copy its bytes into pages of
+ * their own. generic_file_splice_read() would put the page-cache pages
+ * themselves into the pipe: whoever reads the pipe later, after the
+ * capability was revoked or the object destroyed, would see what the
+ * owner wrote since. Called with the pipe locked.
+ */
+static ssize_t cs_segment_splice_read(struct file *in, loff_t *ppos,
+				      struct pipe_inode_info *pipe,
+				      size_t len, unsigned int flags)
+{
+	ssize_t total = 0, n = 0;
+
+	while (len && !pipe_full(pipe->head, pipe->tail, pipe->max_usage)) {
+		struct pipe_buffer buf = { .ops = &nosteal_pipe_buf_ops };
+		size_t chunk = min_t(size_t, len, PAGE_SIZE);
+		struct bio_vec bv = { .bv_len = chunk };
+		struct iov_iter to;
+		struct kiocb kiocb;
+
+		bv.bv_page = alloc_page(GFP_USER);
+		if (!bv.bv_page) {
+			n = -ENOMEM;
+			break;
+		}
+		iov_iter_bvec(&to, ITER_DEST, &bv, 1, chunk);
+		init_sync_kiocb(&kiocb, in);
+		kiocb.ki_pos = *ppos;
+		n = call_read_iter(in, &kiocb, &to);
+		if (n <= 0) {
+			__free_page(bv.bv_page);
+			break;
+		}
+		*ppos = kiocb.ki_pos;
+		buf.page = bv.bv_page;
+		buf.len = n;
+		/* Frees the page if the pipe takes no more. */
+		n = add_to_pipe(pipe, &buf);
+		if (n < 0)
+			break;
+		total += n;
+		len -= n;
+		if (n < chunk)
+			break;
+	}
+	return total ?: n;
+}
+
+/*
  * The non-blocking write (IOCB_NOWAIT: io_uring's inline path, RWF_NOWAIT):
  * copies into pages that are cached and uptodate, and stops short, or with
  * -EAGAIN if nothing was written, at the first one that would need I/O, a
@@ -806,7 +856,7 @@ const struct file_operations cs_segment_fops = {
 	.write_iter	= cs_segment_write_iter,
 	.mmap		= cs_segment_mmap,
 	.fsync		= cs_cap_fsync,
-	.splice_read	= generic_file_splice_read,
+	.splice_read	= cs_segment_splice_read,
 	.unlocked_ioctl	= cs_cap_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
 	.uring_cmd	= cs_cap_uring_cmd,
