@@ -650,11 +650,17 @@ static ssize_t cs_write_nowait(struct kiocb *iocb, struct iov_iter *from)
 }
 
 /*
- * generic_perform_write() without its throttling: the caller holds wr_sys,
- * and a writer throttled under it would deadlock with a checkpoint (which
- * holds early writeback off while it waits for wr_sys, so the writeback
- * that would let the writer go cannot run). The caller throttles between
- * rounds, with nothing held.
+ * generic_perform_write() without its throttling and without faulting the
+ * source in: the caller holds wr_sys and the inode lock, store-wide and
+ * object-wide locks under which no user memory may be waited for (a page
+ * of the caller's own FUSE file or a userfaultfd page can take as long as
+ * the caller likes, and a checkpoint, every other writer and revoke would
+ * wait as long). The copy is atomic (page faults disabled); at the first
+ * source page that is not there it stops short, and the caller drops
+ * everything, faults the source in and comes back. Nor may a writer be
+ * throttled here: a checkpoint holds early writeback off while it waits
+ * for wr_sys, so the writeback that would let the writer go could not
+ * run. The caller throttles between rounds, with nothing held.
  */
 static ssize_t cs_perform_write(struct kiocb *iocb, struct iov_iter *from)
 {
@@ -673,11 +679,6 @@ static ssize_t cs_perform_write(struct kiocb *iocb, struct iov_iter *from)
 		size_t copied;
 
 again:
-		/* Fault the source in first: the copy below must not fault. */
-		if (unlikely(fault_in_iov_iter_readable(from, bytes) == bytes)) {
-			status = -EFAULT;
-			break;
-		}
 		if (fatal_signal_pending(current)) {
 			status = -EINTR;
 			break;
@@ -688,7 +689,9 @@ again:
 			break;
 		if (mapping_writably_mapped(mapping))
 			flush_dcache_page(page);
+		pagefault_disable();
 		copied = copy_page_from_iter_atomic(page, offset, bytes, from);
+		pagefault_enable();
 		flush_dcache_page(page);
 		status = cs_write_end(file, mapping, pos, bytes, copied, page,
 				      fsdata);
@@ -696,9 +699,11 @@ again:
 			iov_iter_revert(from, copied - status);
 		cond_resched();
 		if (unlikely(!status)) {
+			/* The source is not there: fault it in, unlocked. */
+			if (!copied)
+				break;
 			/* A short copy that write_end refused: retry less. */
-			if (copied)
-				bytes = copied;
+			bytes = copied;
 			goto again;
 		}
 		pos += status;
@@ -712,6 +717,12 @@ again:
  * held: at most CS_WRITE_ROUND bytes, so a round dirties a bounded number
  * of pages before the caller throttles. A checkpoint's snapshot comes
  * before or after a round, never inside it.
+ *
+ * The source is faulted in first, with nothing held; under the locks it
+ * is only copied with page faults disabled, and a round ends early (0 if
+ * it copied nothing) at a source page that went away or was never there.
+ * The caller comes back for the rest. -EFAULT only if not one byte of the
+ * source can be faulted in.
  */
 #define CS_WRITE_ROUND	SZ_1M
 
@@ -724,6 +735,13 @@ static ssize_t cs_write_round(struct kiocb *iocb, struct iov_iter *from)
 	size_t rest = 0;
 	ssize_t ret;
 
+	if (!nowait) {
+		size_t want = min_t(size_t, iov_iter_count(from),
+				    CS_WRITE_ROUND);
+
+		if (want && fault_in_iov_iter_readable(from, want) == want)
+			return -EFAULT;
+	}
 	if (nowait) {
 		if (!percpu_down_read_trylock(&s->wr_sys))
 			return -EAGAIN;
@@ -787,10 +805,11 @@ static ssize_t cs_segment_write_iter(struct kiocb *iocb, struct iov_iter *from)
 	} else {
 		do {
 			ret = cs_write_round(iocb, from);
-			if (ret <= 0)
+			if (ret < 0)
 				break;
 			written += ret;
-			balance_dirty_pages_ratelimited(mapping);
+			if (ret)
+				balance_dirty_pages_ratelimited(mapping);
 		} while (iov_iter_count(from));
 		written = written ?: ret;
 	}
