@@ -352,6 +352,9 @@ struct cs_via {
  * @gen: the object generation the capability was made for
  * @sections: application sections open on this file (store->section_lock)
  * @section_epoch: store epoch when the outermost of them began
+ * @section_task: the thread that began the outermost of them, only ever
+ *	compared with current, never dereferenced
+ * @section_link: on store->section_caps while @sections is not zero
  * @nvia: how many forwarders it was made through; 0 for a direct one
  * @via: those forwarders, the outermost (the one it is stored as) first;
  *	the capability dies with any of them
@@ -361,6 +364,8 @@ struct cs_cap {
 	u64 gen;
 	unsigned int sections;
 	u64 section_epoch;
+	const struct task_struct *section_task;
+	struct list_head section_link;
 	unsigned int nvia;
 	struct cs_via via[CAPSTORE_FORWARD_MAX_DEPTH];
 };
@@ -440,6 +445,7 @@ int cs_object_revoke(struct file *file, void __user *uarg);
  * @zombies: destroyed objects whose blocks the next checkpoint frees
  * @section_lock: protects the section fields
  * @sections_open: application sections open
+ * @section_caps: capabilities with sections open (struct cs_cap)
  * @snapshot_waiting: a checkpoint waits for sections to close
  * @section_wq: where section openers and the checkpoint wait
  * @flags: CS_STORE_* bits
@@ -478,6 +484,7 @@ struct cs_store {
 	struct list_head zombies;
 	spinlock_t section_lock;	/* the section fields */
 	unsigned int sections_open;
+	struct list_head section_caps;
 	bool snapshot_waiting;
 	wait_queue_head_t section_wq;
 	unsigned long flags;

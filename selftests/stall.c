@@ -28,6 +28,14 @@
  *   ioctl_arg        a FETCH whose argument structure is a held page;
  *                    meanwhile a checkpoint, a pwrite and a STORE into
  *                    the same node finish
+ *   section_reenter  a thread holds a section and a checkpoint waits for
+ *                    it; the thread begins a nested section on the same
+ *                    capability and a second one on another capability:
+ *                    neither waits for the waiting snapshot, so the
+ *                    thread ends all three and no section is cut (END
+ *                    returns 0, sections_broken unchanged); a section
+ *                    begun meanwhile by another thread still waits for
+ *                    the snapshot, which waited for the outer section
  *
  * The store is on $CS_TEST_DEV. Skipped if userfaultfd is not available.
  */
@@ -76,7 +84,7 @@ static long long now_ms(void)
 /* --- an operation in a thread of its own -------------------------------- */
 
 enum op_kind { OP_PWRITE, OP_PREAD, OP_CHECKPOINT, OP_REVOKE, OP_IOCTL,
-	       OP_STORE };
+	       OP_STORE, OP_SECTION };
 
 struct op {
 	const char *name;
@@ -118,6 +126,9 @@ static void *op_thread(void *p)
 		break;
 	case OP_STORE:
 		ret = capstore_node_store(op->fd, SLOT_FREE, op->arg, 0);
+		break;
+	case OP_SECTION:
+		ret = capstore_section_begin(op->fd, 0);
 		break;
 	default:
 		ret = -EINVAL;
@@ -430,6 +441,59 @@ TEST_F(st, ioctl_arg)
 	/* The page came in as 0x5a bytes: a size above a page. */
 	EXPECT_EQ(-E2BIG, f.ret);
 	close(a2);
+}
+
+TEST_F(st, section_reenter)
+{
+	static char buf[PAGE];
+	const char *dev = cs_test_dev();
+	int sec = dup(self->a), sec2 = dup(self->b), sec3 = dup(self->root);
+	struct op cp = { .name = "CHECKPOINT", .kind = OP_CHECKPOINT,
+			 .fd = self->root };
+	struct op other = { .name = "section of another thread",
+			    .kind = OP_SECTION, .fd = sec3 };
+	long long broken0 = cs_store_get(dev, "sections_broken");
+	long long seq0 = cs_store_get(dev, "seq");
+	char timeout[16];
+
+	ASSERT_LE(0, sec);
+	ASSERT_LE(0, sec2);
+	ASSERT_LE(0, sec3);
+	snprintf(timeout, sizeof(timeout), "%d", bound_ms());
+	ASSERT_EQ(0, cs_store_set(dev, "section_timeout_ms", timeout));
+	ASSERT_EQ(0, capstore_section_begin(sec, 0));
+	ASSERT_EQ(PAGE, pwrite(self->a, buf, PAGE, 0));
+	ASSERT_EQ(0, op_start(&cp));
+	usleep(300000);
+	ASSERT_EQ(0, op_start(&other));
+	usleep(300000);
+	EXPECT_FALSE(atomic_load(&cp.done)) TH_LOG("checkpoint did not wait");
+	EXPECT_FALSE(atomic_load(&other.done))
+		TH_LOG("another thread's section did not wait");
+
+	/* The holder goes on: nested, and on another capability. */
+	EXPECT_EQ(0, capstore_section_begin(sec, 0));
+	EXPECT_EQ(0, capstore_section_begin(sec2, 0));
+	EXPECT_EQ(seq0, cs_store_get(dev, "seq"))
+		TH_LOG("the holder's sections waited for the checkpoint");
+	ASSERT_EQ(PAGE, pwrite(self->b, buf, PAGE, 0));
+	EXPECT_EQ(0, capstore_section_end(sec2, 0));
+	EXPECT_EQ(0, capstore_section_end(sec, 0));
+	EXPECT_FALSE(atomic_load(&cp.done))
+		TH_LOG("checkpoint did not wait for the outer section");
+	EXPECT_EQ(0, capstore_section_end(sec, 0));
+	EXPECT_EQ(broken0, cs_store_get(dev, "sections_broken"));
+
+	pthread_join(cp.thread, NULL);
+	pthread_join(other.thread, NULL);
+	EXPECT_EQ(0, cp.ret);
+	EXPECT_EQ(0, other.ret);
+	EXPECT_EQ(0, capstore_section_end(sec3, 0));
+	EXPECT_EQ(0, cs_store_get(dev, "sections_open"));
+	EXPECT_EQ(0, cs_store_set(dev, "section_timeout_ms", "2000"));
+	close(sec);
+	close(sec2);
+	close(sec3);
 }
 
 CS_HARNESS_MAIN
