@@ -453,6 +453,8 @@ int cs_object_revoke(struct file *file, void __user *uarg);
  * @nr_caps: open capability files
  * @sb_dead: completes when the internal super_block is gone
  * @bounce_pool: pages that writes are copied into
+ * @read_wq: where the pages of completed readahead bios are checked
+ *	(segment.c); lives as long as the internal super_block
  * @space: the allocator
  * @otable: the object table
  * @tune: settings, in sysfs
@@ -492,6 +494,7 @@ struct cs_store {
 	atomic_t nr_caps;
 	struct completion sb_dead;
 	mempool_t *bounce_pool;
+	struct workqueue_struct *read_wq;
 	struct cs_space space;
 	struct cs_otable otable;
 	struct {

@@ -26,6 +26,7 @@
 #include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/uio.h>
+#include <linux/workqueue.h>
 #include <linux/writeback.h>
 
 #include "internal.h"
@@ -41,7 +42,6 @@ static int cs_lookup(struct cs_inode *ci, pgoff_t index,
 	return err;
 }
 
-/* May run in interrupt context, from a read's completion. */
 static bool cs_folio_crc_ok(struct cs_store *s, struct folio *folio,
 			    __le32 want, u64 blkno)
 {
@@ -101,18 +101,31 @@ static int cs_read_folio(struct file *file, struct folio *folio)
 /**
  * struct cs_rctx - a readahead bio: the checksum each page must have
  * @s: the store
+ * @bio: the bio, once it completed
+ * @work: checks its pages, on the store's read_wq
  * @start: the first block the bio reads
  * @crc: per page of the bio, in order
  */
 struct cs_rctx {
 	struct cs_store *s;
+	struct bio *bio;
+	struct work_struct work;
 	u64 start;
 	__le32 crc[BIO_MAX_VECS];
 };
 
-static void cs_readahead_end_io(struct bio *bio)
+/*
+ * The pages of a completed readahead bio are checked in task context, on
+ * the store's read_wq: a bio holds up to 1 MiB, too much to checksum in
+ * the interrupt that completes it. The pages stay locked (and not
+ * uptodate) until checked, so a reader waits for this, and the
+ * super_block, whose teardown waits for locked pages and then drains the
+ * workqueue, outlives it.
+ */
+static void cs_readahead_verify(struct work_struct *work)
 {
-	struct cs_rctx *ctx = bio->bi_private;
+	struct cs_rctx *ctx = container_of(work, struct cs_rctx, work);
+	struct bio *bio = ctx->bio;
 	struct bvec_iter_all iter;
 	struct bio_vec *bv;
 	unsigned int n = 0;
@@ -125,9 +138,19 @@ static void cs_readahead_end_io(struct bio *bio)
 			folio_mark_uptodate(folio);
 		n++;
 		folio_unlock(folio);
+		cond_resched();
 	}
 	kfree(ctx);
 	bio_put(bio);
+}
+
+static void cs_readahead_end_io(struct bio *bio)
+{
+	struct cs_rctx *ctx = bio->bi_private;
+
+	ctx->bio = bio;
+	INIT_WORK(&ctx->work, cs_readahead_verify);
+	queue_work(ctx->s->read_wq, &ctx->work);
 }
 
 static void cs_readahead_submit(struct bio *bio)

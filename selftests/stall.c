@@ -36,6 +36,11 @@
  *                    returns 0, sections_broken unchanged); a section
  *                    begun meanwhile by another thread still waits for
  *                    the snapshot, which waited for the outer section
+ *   readahead_context  no checksum of a page read ahead is computed in
+ *                    interrupt context: with the function tracer on
+ *                    capstore_crc(), a cold read of 256 pages traces it
+ *                    only in task context (irq-info flags '.', not 'h',
+ *                    's' or 'H'); skipped without the function tracer
  *
  * The store is on $CS_TEST_DEV. Skipped if userfaultfd is not available.
  */
@@ -51,6 +56,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -494,6 +500,115 @@ TEST_F(st, section_reenter)
 	close(sec);
 	close(sec2);
 	close(sec3);
+}
+
+/* --- the function tracer ---------------------------------------------- */
+
+#define TRACEFS		"/sys/kernel/tracing"
+
+static int tfs_write(const char *file, const char *val)
+{
+	char path[128];
+	int fd, ret = 0;
+
+	snprintf(path, sizeof(path), TRACEFS "/%s", file);
+	fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+#define RA_PAGES	256
+
+TEST_F(st, readahead_context)
+{
+	static char buf[RA_PAGES * PAGE];
+	int seg, i, traced = 0, in_irq = 0;
+	bool mounted = false;
+	char line[512], first_irq[512] = "";
+	FILE *f;
+
+	/* A segment on disk, not in memory: write, detach, attach. */
+	capstore_node_clear(self->root, SLOT_FREE, 0);
+	seg = capstore_node_create(self->root, SLOT_FREE,
+				   CAPSTORE_KIND_SEGMENT, sizeof(buf),
+				   CAPSTORE_FD_CLOEXEC);
+	ASSERT_LE(0, seg);
+	for (i = 0; i < RA_PAGES; i++)
+		memset(buf + i * PAGE, i + 1, PAGE);
+	ASSERT_EQ((ssize_t)sizeof(buf), pwrite(seg, buf, sizeof(buf), 0));
+	close(seg);
+	close(self->a);
+	close(self->b);
+	close(self->root);
+	self->a = self->b = self->root = -EBADF;
+	ASSERT_EQ(0, cs_detach(self->id));
+	ASSERT_EQ(0, cs_attach(&self->id));
+	self->root = cs_root(self->id);
+	ASSERT_LE(0, self->root);
+	seg = capstore_node_fetch(self->root, SLOT_FREE, CAPSTORE_FD_CLOEXEC);
+	ASSERT_LE(0, seg);
+
+	if (access(TRACEFS "/trace", F_OK)) {
+		if (mount("nodev", TRACEFS, "tracefs", 0, NULL)) {
+			close(seg);
+			SKIP(return, "no tracefs");
+		}
+		mounted = true;
+	}
+	tfs_write("tracing_on", "0");
+	if (tfs_write("current_tracer", "nop") ||
+	    tfs_write("set_ftrace_filter", "capstore_crc") ||
+	    tfs_write("current_tracer", "function")) {
+		tfs_write("set_ftrace_filter", "");
+		if (mounted)
+			umount(TRACEFS);
+		close(seg);
+		SKIP(return, "no function tracer for capstore_crc");
+	}
+	tfs_write("trace", "");
+	tfs_write("tracing_on", "1");
+	memset(buf, 0, sizeof(buf));
+	EXPECT_EQ((ssize_t)sizeof(buf), pread(seg, buf, sizeof(buf), 0));
+	tfs_write("tracing_on", "0");
+	for (i = 0; i < RA_PAGES; i++)
+		EXPECT_EQ((char)(i + 1), buf[i * PAGE + PAGE - 1]);
+
+	f = fopen(TRACEFS "/trace", "r");
+	ASSERT_NE(NULL, f);
+	while (fgets(line, sizeof(line), f)) {
+		char *p = strchr(line, ']');
+
+		/* "task-PID [CPU] FLAGS TIME: capstore_crc <-caller" */
+		if (line[0] == '#' || !p || !strstr(line, "capstore_crc"))
+			continue;
+		traced++;
+		while (*++p == ' ')
+			;
+		/* FLAGS: irqs-off, need-resched, hardirq/softirq, ... */
+		if (strlen(p) > 3 && (p[2] == 'h' || p[2] == 's' ||
+				      p[2] == 'H')) {
+			if (!in_irq++)
+				snprintf(first_irq, sizeof(first_irq), "%s",
+					 line);
+		}
+	}
+	fclose(f);
+	tfs_write("current_tracer", "nop");
+	tfs_write("set_ftrace_filter", "");
+	tfs_write("trace", "");
+	if (mounted)
+		umount(TRACEFS);
+	close(seg);
+	EXPECT_LT(RA_PAGES / 2, traced)
+		TH_LOG("capstore_crc traced %d times for %d pages read",
+		       traced, RA_PAGES);
+	EXPECT_EQ(0, in_irq)
+		TH_LOG("%d of %d checksums in interrupt context, e.g. %s",
+		       in_irq, traced, first_irq);
 }
 
 CS_HARNESS_MAIN
