@@ -11,10 +11,12 @@
  * memory pressure or dirty limits, so a working set larger than memory
  * works.
  *
- * Every path that dirties a page goes through cs_folio_prepare_write()
- * first: it reserves the block the page will need and the tree blocks
- * above it, and copies a page a checkpoint claimed before letting the
- * write change it.
+ * Every path of the module that dirties a page goes through
+ * cs_folio_prepare_write() first: it reserves the block the page will
+ * need and the tree blocks above it, and copies a page a checkpoint
+ * claimed before letting the write change it. (Direct I/O into a mapping
+ * dirties its pinned pages again when it completes, through
+ * ->dirty_folio only: see "Known gap" in Documentation/checkpoints.rst.)
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
