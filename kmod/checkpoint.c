@@ -108,11 +108,30 @@ static void cs_sections_resume(struct cs_store *s)
 	wake_up_all(&s->section_wq);
 }
 
+/*
+ * The caller already holds a section: nested on @cap, or begun by this
+ * thread on any capability of the store. Under store->section_lock.
+ */
+static bool cs_section_held(struct cs_store *s, struct cs_cap *cap)
+{
+	struct cs_cap *c;
+
+	if (cap->sections)
+		return true;
+	list_for_each_entry(c, &s->section_caps, section_link)
+		if (c->section_task == current)
+			return true;
+	return false;
+}
+
 /**
  * cs_section_begin - open an application section on a capability
  * @file: any live capability of the store
  *
- * Waits while a checkpoint is about to take its snapshot.
+ * Waits while a checkpoint is about to take its snapshot, unless the
+ * caller already holds a section (nested on @file, or begun by the same
+ * thread on another capability): the snapshot waits for that one, so
+ * waiting here would only make sure it is cut.
  *
  * Return: 0, -EKEYREVOKED, -EIO, or -EINTR.
  */
@@ -125,15 +144,18 @@ int cs_section_begin(struct file *file)
 	if (err)
 		return err;
 	spin_lock(&s->section_lock);
-	while (s->snapshot_waiting) {
+	while (s->snapshot_waiting && !cs_section_held(s, cap)) {
 		spin_unlock(&s->section_lock);
 		if (wait_event_killable(s->section_wq,
 					!READ_ONCE(s->snapshot_waiting)))
 			return -EINTR;
 		spin_lock(&s->section_lock);
 	}
-	if (!cap->sections++)
+	if (!cap->sections++) {
 		cap->section_epoch = READ_ONCE(s->epoch);
+		cap->section_task = current;
+		list_add(&cap->section_link, &s->section_caps);
+	}
 	s->sections_open++;
 	spin_unlock(&s->section_lock);
 	return 0;
@@ -157,9 +179,11 @@ int cs_section_end(struct file *file)
 		err = -EINVAL;
 	} else {
 		s->sections_open--;
-		if (!--cap->sections &&
-		    cap->section_epoch != READ_ONCE(s->epoch))
-			err = -ETIMEDOUT;
+		if (!--cap->sections) {
+			list_del(&cap->section_link);
+			if (cap->section_epoch != READ_ONCE(s->epoch))
+				err = -ETIMEDOUT;
+		}
 	}
 	spin_unlock(&s->section_lock);
 	if (!err || err == -ETIMEDOUT)
@@ -181,6 +205,7 @@ void cs_section_release(struct file *file)
 	spin_lock(&s->section_lock);
 	s->sections_open -= cap->sections;
 	cap->sections = 0;
+	list_del(&cap->section_link);
 	spin_unlock(&s->section_lock);
 	wake_up_all(&s->section_wq);
 }

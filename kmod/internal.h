@@ -359,6 +359,9 @@ struct cs_via {
  * @gen: the object generation the capability was made for
  * @sections: application sections open on this file (store->section_lock)
  * @section_epoch: store epoch when the outermost of them began
+ * @section_task: the thread that began the outermost of them, only ever
+ *	compared with current, never dereferenced
+ * @section_link: on store->section_caps while @sections is not zero
  * @nvia: how many forwarders it was made through; 0 for a direct one
  * @via: those forwarders, the outermost (the one it is stored as) first;
  *	the capability dies with any of them
@@ -368,6 +371,8 @@ struct cs_cap {
 	u64 gen;
 	unsigned int sections;
 	u64 section_epoch;
+	const struct task_struct *section_task;
+	struct list_head section_link;
 	unsigned int nvia;
 	struct cs_via via[CAPSTORE_FORWARD_MAX_DEPTH];
 };
@@ -445,6 +450,7 @@ int cs_object_revoke(struct file *file, void __user *uarg);
  * @zombies: destroyed objects whose blocks the next checkpoint frees
  * @section_lock: protects the section fields
  * @sections_open: application sections open
+ * @section_caps: capabilities with sections open (struct cs_cap)
  * @snapshot_waiting: a checkpoint waits for sections to close
  * @section_wq: where section openers and the checkpoint wait
  * @flags: CS_STORE_* bits
@@ -452,6 +458,8 @@ int cs_object_revoke(struct file *file, void __user *uarg);
  * @nr_caps: open capability files
  * @sb_dead: completes when the internal super_block is gone
  * @bounce_pool: pages that writes are copied into
+ * @read_wq: where the pages of completed readahead bios are checked
+ *	(segment.c); lives as long as the internal super_block
  * @space: the allocator
  * @otable: the object table
  * @tune: settings, in sysfs
@@ -481,6 +489,7 @@ struct cs_store {
 	struct list_head zombies;
 	spinlock_t section_lock;	/* the section fields */
 	unsigned int sections_open;
+	struct list_head section_caps;
 	bool snapshot_waiting;
 	wait_queue_head_t section_wq;
 	unsigned long flags;
@@ -488,6 +497,7 @@ struct cs_store {
 	atomic_t nr_caps;
 	struct completion sb_dead;
 	mempool_t *bounce_pool;
+	struct workqueue_struct *read_wq;
 	struct cs_space space;
 	struct cs_otable otable;
 	struct {

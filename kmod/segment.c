@@ -11,10 +11,12 @@
  * memory pressure or dirty limits, so a working set larger than memory
  * works.
  *
- * Every path that dirties a page goes through cs_folio_prepare_write()
- * first: it reserves the block the page will need and the tree blocks
- * above it, and copies a page a checkpoint claimed before letting the
- * write change it.
+ * Every path of the module that dirties a page goes through
+ * cs_folio_prepare_write() first: it reserves the block the page will
+ * need and the tree blocks above it, and copies a page a checkpoint
+ * claimed before letting the write change it. (Direct I/O into a mapping
+ * dirties its pinned pages again when it completes, through
+ * ->dirty_folio only: see "Known gap" in Documentation/checkpoints.rst.)
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -28,6 +30,7 @@
 #include <linux/slab.h>
 #include <linux/splice.h>
 #include <linux/uio.h>
+#include <linux/workqueue.h>
 #include <linux/writeback.h>
 
 #include "internal.h"
@@ -43,7 +46,6 @@ static int cs_lookup(struct cs_inode *ci, pgoff_t index,
 	return err;
 }
 
-/* May run in interrupt context, from a read's completion. */
 static bool cs_folio_crc_ok(struct cs_store *s, struct folio *folio,
 			    __le32 want, u64 blkno)
 {
@@ -103,18 +105,31 @@ static int cs_read_folio(struct file *file, struct folio *folio)
 /**
  * struct cs_rctx - a readahead bio: the checksum each page must have
  * @s: the store
+ * @bio: the bio, once it completed
+ * @work: checks its pages, on the store's read_wq
  * @start: the first block the bio reads
  * @crc: per page of the bio, in order
  */
 struct cs_rctx {
 	struct cs_store *s;
+	struct bio *bio;
+	struct work_struct work;
 	u64 start;
 	__le32 crc[BIO_MAX_VECS];
 };
 
-static void cs_readahead_end_io(struct bio *bio)
+/*
+ * The pages of a completed readahead bio are checked in task context, on
+ * the store's read_wq: a bio holds up to 1 MiB, too much to checksum in
+ * the interrupt that completes it. The pages stay locked (and not
+ * uptodate) until checked, so a reader waits for this, and the
+ * super_block, whose teardown waits for locked pages and then drains the
+ * workqueue, outlives it.
+ */
+static void cs_readahead_verify(struct work_struct *work)
 {
-	struct cs_rctx *ctx = bio->bi_private;
+	struct cs_rctx *ctx = container_of(work, struct cs_rctx, work);
+	struct bio *bio = ctx->bio;
 	struct bvec_iter_all iter;
 	struct bio_vec *bv;
 	unsigned int n = 0;
@@ -127,9 +142,19 @@ static void cs_readahead_end_io(struct bio *bio)
 			folio_mark_uptodate(folio);
 		n++;
 		folio_unlock(folio);
+		cond_resched();
 	}
 	kfree(ctx);
 	bio_put(bio);
+}
+
+static void cs_readahead_end_io(struct bio *bio)
+{
+	struct cs_rctx *ctx = bio->bi_private;
+
+	ctx->bio = bio;
+	INIT_WORK(&ctx->work, cs_readahead_verify);
+	queue_work(ctx->s->read_wq, &ctx->work);
 }
 
 static void cs_readahead_submit(struct bio *bio)
@@ -700,11 +725,17 @@ static ssize_t cs_write_nowait(struct kiocb *iocb, struct iov_iter *from)
 }
 
 /*
- * generic_perform_write() without its throttling: the caller holds wr_sys,
- * and a writer throttled under it would deadlock with a checkpoint (which
- * holds early writeback off while it waits for wr_sys, so the writeback
- * that would let the writer go cannot run). The caller throttles between
- * rounds, with nothing held.
+ * generic_perform_write() without its throttling and without faulting the
+ * source in: the caller holds wr_sys and the inode lock, store-wide and
+ * object-wide locks under which no user memory may be waited for (a page
+ * of the caller's own FUSE file or a userfaultfd page can take as long as
+ * the caller likes, and a checkpoint, every other writer and revoke would
+ * wait as long). The copy is atomic (page faults disabled); at the first
+ * source page that is not there it stops short, and the caller drops
+ * everything, faults the source in and comes back. Nor may a writer be
+ * throttled here: a checkpoint holds early writeback off while it waits
+ * for wr_sys, so the writeback that would let the writer go could not
+ * run. The caller throttles between rounds, with nothing held.
  */
 static ssize_t cs_perform_write(struct kiocb *iocb, struct iov_iter *from)
 {
@@ -723,11 +754,6 @@ static ssize_t cs_perform_write(struct kiocb *iocb, struct iov_iter *from)
 		size_t copied;
 
 again:
-		/* Fault the source in first: the copy below must not fault. */
-		if (unlikely(fault_in_iov_iter_readable(from, bytes) == bytes)) {
-			status = -EFAULT;
-			break;
-		}
 		if (fatal_signal_pending(current)) {
 			status = -EINTR;
 			break;
@@ -738,7 +764,9 @@ again:
 			break;
 		if (mapping_writably_mapped(mapping))
 			flush_dcache_page(page);
+		pagefault_disable();
 		copied = copy_page_from_iter_atomic(page, offset, bytes, from);
+		pagefault_enable();
 		flush_dcache_page(page);
 		status = cs_write_end(file, mapping, pos, bytes, copied, page,
 				      fsdata);
@@ -746,9 +774,11 @@ again:
 			iov_iter_revert(from, copied - status);
 		cond_resched();
 		if (unlikely(!status)) {
+			/* The source is not there: fault it in, unlocked. */
+			if (!copied)
+				break;
 			/* A short copy that write_end refused: retry less. */
-			if (copied)
-				bytes = copied;
+			bytes = copied;
 			goto again;
 		}
 		pos += status;
@@ -762,6 +792,12 @@ again:
  * held: at most CS_WRITE_ROUND bytes, so a round dirties a bounded number
  * of pages before the caller throttles. A checkpoint's snapshot comes
  * before or after a round, never inside it.
+ *
+ * The source is faulted in first, with nothing held; under the locks it
+ * is only copied with page faults disabled, and a round ends early (0 if
+ * it copied nothing) at a source page that went away or was never there.
+ * The caller comes back for the rest. -EFAULT only if not one byte of the
+ * source can be faulted in.
  */
 #define CS_WRITE_ROUND	SZ_1M
 
@@ -774,6 +810,13 @@ static ssize_t cs_write_round(struct kiocb *iocb, struct iov_iter *from)
 	size_t rest = 0;
 	ssize_t ret;
 
+	if (!nowait) {
+		size_t want = min_t(size_t, iov_iter_count(from),
+				    CS_WRITE_ROUND);
+
+		if (want && fault_in_iov_iter_readable(from, want) == want)
+			return -EFAULT;
+	}
 	if (nowait) {
 		if (!percpu_down_read_trylock(&s->wr_sys))
 			return -EAGAIN;
@@ -837,10 +880,11 @@ static ssize_t cs_segment_write_iter(struct kiocb *iocb, struct iov_iter *from)
 	} else {
 		do {
 			ret = cs_write_round(iocb, from);
-			if (ret <= 0)
+			if (ret < 0)
 				break;
 			written += ret;
-			balance_dirty_pages_ratelimited(mapping);
+			if (ret)
+				balance_dirty_pages_ratelimited(mapping);
 		} while (iov_iter_count(from));
 		written = written ?: ret;
 	}

@@ -227,6 +227,7 @@ int cs_store_attach(int bdev_fd, u32 *id)
 	INIT_LIST_HEAD(&s->dirty_list);
 	INIT_LIST_HEAD(&s->zombies);
 	spin_lock_init(&s->section_lock);
+	INIT_LIST_HEAD(&s->section_caps);
 	init_waitqueue_head(&s->section_wq);
 	init_completion(&s->sb_dead);
 	s->tune.interval_ms = CS_INTERVAL_MS_DEFAULT;

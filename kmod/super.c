@@ -22,6 +22,7 @@
 #include <linux/mount.h>
 #include <linux/pagemap.h>
 #include <linux/slab.h>
+#include <linux/workqueue.h>
 
 #include "internal.h"
 
@@ -177,8 +178,13 @@ static void cs_kill_sb(struct super_block *sb)
 	struct cs_store *s = CS_S(sb);
 
 	kill_anon_super(sb);
-	if (s)
+	if (s) {
+		/* Every page is evicted: what is left of readahead's checks. */
+		if (s->read_wq)
+			destroy_workqueue(s->read_wq);
+		s->read_wq = NULL;
 		complete(&s->sb_dead);
+	}
 }
 
 /* Not registered: nothing outside the module can mount it. */
@@ -199,13 +205,22 @@ int cs_fs_mount(struct cs_store *s)
 {
 	struct vfsmount *mnt;
 
+	s->read_wq = alloc_workqueue("capstore-read-%u",
+				     WQ_MEM_RECLAIM | WQ_UNBOUND, 0, s->id);
+	if (!s->read_wq)
+		return -ENOMEM;
 	mutex_lock(&cs_mount_mutex);
 	cs_mounting = s;
 	mnt = kern_mount(&cs_fs_type);
 	cs_mounting = NULL;
 	mutex_unlock(&cs_mount_mutex);
-	if (IS_ERR(mnt))
+	if (IS_ERR(mnt)) {
+		/* Unless the failed super_block's teardown did already. */
+		if (s->read_wq)
+			destroy_workqueue(s->read_wq);
+		s->read_wq = NULL;
 		return PTR_ERR(mnt);
+	}
 	s->mnt = mnt;
 	return 0;
 }
