@@ -26,7 +26,10 @@
  *   torture [OPTION...] verify   verify only
  *   torture [OPTION...] replay   replay a dm-log-writes log onto --target
  *                                up to every flush/FUA entry and sampled
- *                                points between; verify and fsck each
+ *                                points between, and at each flush entry
+ *                                build --subsets crash states from random
+ *                                subsets of the unflushed writes; verify
+ *                                and fsck each
  *
  * Output is TAP on stdout.
  */
@@ -83,17 +86,21 @@ static struct {
 	uint64_t seed, dirty_limit, vm_dirty;
 	unsigned int ndata, ncap, nproc, nrec, mpages, chunk, nseg;
 	unsigned int checkpoints, cp_max_ms, fsync_every, interval_ms;
-	unsigned int samples, cuts, max_fail, max_seconds;
-	int every;
+	unsigned int samples, cuts, max_fail, max_seconds, subsets;
+	int every, subsets_bad;
+	int64_t only_flush;	/* replay: build only state only_state of */
+	unsigned int only_state;	/* the flush point at entry only_flush */
 	int64_t skip_entry;	/* replay: leave this entry out (tests the test) */
 } o = {
 	.skip_entry = -1,
+	.only_flush = -1,
 	.fsck = "/usr/bin/capstore",
 	.sysfs_interval = "interval_ms",
 	.ndata = 6, .ncap = 2, .nproc = 2, .nrec = 16, .mpages = 6,
 	.chunk = 2, .nseg = 3,
 	.checkpoints = 8, .cp_max_ms = 60, .fsync_every = 400,
 	.samples = 2, .cuts = 2, .max_fail = 3, .max_seconds = 600,
+	.subsets = 0,
 };
 
 /* ------------------------------------------------------------------ */
@@ -2571,9 +2578,17 @@ struct replay {
 	struct t_jent *jents;
 	int njents;
 	uint64_t min_seq, lb[T_MAXW];
-	unsigned int checked, failed, nflush, nsample, npartial;
+	unsigned int checked, failed, nflush, nsample, npartial, nsubset;
+	unsigned int sfailed, nwin, per;	/* per: crash states per flush */
 	void *buf;
 	size_t buflen;
+	/* what every checked point of each checkpoint looked like */
+	struct { uint64_t seq, digest, first; } *seen;
+	uint64_t ms[4];		/* time spent: attach, verify, detach, fsck */
+	unsigned int nseen;
+	/* the writes since the last flush entry: their pre-images */
+	uint64_t win;		/* first entry after the last flush */
+	void **pre;		/* pre[k]: the target before entry k */
 };
 
 static int check_point(struct replay *rp, int64_t k, const char *why);
@@ -2675,7 +2690,7 @@ static int check_point(struct replay *rp, int64_t k, const char *why)
 	struct t_bounds b;
 	struct t_state s;
 	char out[2048];
-	uint64_t hi;
+	uint64_t hi, t0;
 	int ret, bad;
 
 	if (++rp->checked % 250 == 0)
@@ -2692,7 +2707,9 @@ static int check_point(struct replay *rp, int64_t k, const char *why)
 	b.nents = rp->njents;
 	b.allow_presetup = 1;
 	t_init(&st, rp->chkdev);
+	t0 = now_ms();
 	ret = t_attach(&st);
+	rp->ms[0] += now_ms() - t0;
 	if (ret) {
 		note("entry %" PRId64 " (%s): attach: %s (newest header %" PRIu64 ")",
 		     k, why, strerror(-ret), hi);
@@ -2700,11 +2717,40 @@ static int check_point(struct replay *rp, int64_t k, const char *why)
 		return 1;
 	}
 	maxdiag = 12;
+	t0 = now_ms();
 	bad = verify_store(&st, &b, &s);
+	rp->ms[1] += now_ms() - t0;
+	t0 = now_ms();
 	ret = t_detach(&st);
+	rp->ms[2] += now_ms() - t0;
 	if (ret) {
 		note("entry %" PRId64 ": detach: %s", k, strerror(-ret));
 		bad++;
+	}
+	/*
+	 * Every point that recovers checkpoint N must show the same state:
+	 * the one the first such point showed (its contents are N's, not
+	 * merely some state an instant could produce).
+	 */
+	if (!bad && !s.presetup) {
+		unsigned int i;
+
+		for (i = 0; i < rp->nseen && rp->seen[i].seq != s.seq; i++)
+			;
+		if (i == rp->nseen) {
+			rp->seen = realloc(rp->seen, (i + 1) * sizeof(*rp->seen));
+			if (!rp->seen)
+				abort();
+			rp->seen[i].seq = s.seq;
+			rp->seen[i].digest = s.digest;
+			rp->seen[i].first = (uint64_t)k;
+			rp->nseen++;
+		} else if (rp->seen[i].digest != s.digest) {
+			note("checkpoint %" PRIu64 " recovered with other contents than at entry %" PRId64 " (digest %#" PRIx64 ", there %#" PRIx64 ")",
+			     s.seq, (int64_t)rp->seen[i].first, s.digest,
+			     rp->seen[i].digest);
+			bad++;
+		}
 	}
 	if (bad) {
 		note("entry %" PRId64 " (%s) of %" PRIu64 ": %d problem(s) above; checkpoint %" PRIu64 ", newest header %" PRIu64 ", at least %" PRIu64,
@@ -2712,7 +2758,9 @@ static int check_point(struct replay *rp, int64_t k, const char *why)
 		state_note("there", &s);
 	}
 	ioctl(rp->tfd, BLKFLSBUF, 0);
+	t0 = now_ms();
 	ret = run_fsck(rp->chkdev, out, sizeof(out));
+	rp->ms[3] += now_ms() - t0;
 	if (ret) {
 		note("entry %" PRId64 " (%s): capstore fsck failed:", k, why);
 		for (char *l = strtok(out, "\n"); l; l = strtok(NULL, "\n"))
@@ -2722,18 +2770,219 @@ static int check_point(struct replay *rp, int64_t k, const char *why)
 	return bad ? 1 : 0;
 }
 
+/*
+ * Crash states beyond prefixes. dm-log-writes logs a write without FUA
+ * only when the next flush is submitted (every write completed since the
+ * previous flush is spliced in just before the flush entry), a FUA write
+ * when it completes. Just before the flush of entry @k completes, a disk
+ * with a volatile cache holds everything up to the previous flush entry,
+ * every FUA write logged since (they completed) and any subset of the
+ * other writes since, each perhaps torn at a sector boundary: the cache
+ * writes back what it likes, in any order. A prefix of the log is only
+ * one of those states; build others: restore the pre-images of the
+ * window's writes (newest first), apply its FUA writes whole and a random
+ * choice of the blocks of its other writes (sectors, for a one-block
+ * write) in log order, one block perhaps torn, check; at the end apply
+ * every write of the window again, which leaves the target as it was.
+ * Overlapping writes are applied in log order (the newer one chosen wins):
+ * a write to a block is issued after the previous one completed.
+ */
+
+/* Keep what the target holds where log entry @k will write. */
+static int save_pre(struct replay *rp, uint64_t k)
+{
+	const struct lw_ent *e = &rp->ents[k];
+	size_t len = e->nr * rp->sb.sectorsize;
+
+	if (e->flags & LW_MARK || !e->nr)
+		return 0;
+	rp->pre[k] = xalign(len);
+	return read_full(rp->tfd, rp->pre[k], len,
+			 e->sector * rp->sb.sectorsize);
+}
+
+static void drop_pre(struct replay *rp, uint64_t from, uint64_t to)
+{
+	for (; from < to; from++) {
+		free(rp->pre[from]);
+		rp->pre[from] = NULL;
+	}
+}
+
+static int restore_pre(struct replay *rp, uint64_t from, uint64_t to)
+{
+	while (to-- > from) {
+		const struct lw_ent *e = &rp->ents[to];
+		size_t len = e->nr * rp->sb.sectorsize;
+
+		if (!rp->pre[to])
+			continue;
+		if (pwrite(rp->tfd, rp->pre[to], len,
+			   (off_t)(e->sector * rp->sb.sectorsize)) != (ssize_t)len)
+			return errno ? -errno : -EIO;
+	}
+	return 0;
+}
+
+/* The unit a write may reach the disk in: a block, or for one block a sector. */
+static uint64_t lw_unit(const struct replay *rp, const struct lw_ent *e)
+{
+	uint64_t len = e->nr * rp->sb.sectorsize;
+
+	return len >= 2 * T_PAGE && !(len % T_PAGE) ? T_PAGE : rp->sb.sectorsize;
+}
+
+static int lw_volatile(const struct lw_ent *e)
+{
+	return !(e->flags & (LW_MARK | LW_FUA)) && e->nr;
+}
+
+/*
+ * Build crash state @i of the flush entry @k (the window is rp->win .. k)
+ * and check it. Returns 1 if it failed, 0 if it passed, -errno.
+ */
+static int subset_state(struct replay *rp, uint64_t k, unsigned int i)
+{
+	uint64_t rs = o.seed ^ cs_mix(k * 0x10001ull + i), j, u, nu;
+	uint64_t total = 0, kept = 0, torn_at = UINT64_MAX, tear = 0, tj = 0;
+	unsigned int style = i % 4, pct = 1 + rng_next(&rs) % 99, nw = 0;
+	uint64_t pick = 0, one_unit = 0, tear_unit = UINT64_MAX;
+	int head = 0, ret;
+	char why[256];
+
+	for (j = rp->win; j < k; j++) {
+		if (!lw_volatile(&rp->ents[j]))
+			continue;
+		total += rp->ents[j].nr * rp->sb.sectorsize /
+			 lw_unit(rp, &rp->ents[j]);
+		nw++;
+	}
+	if (!total)
+		return 0;
+	/* styles: each unit with a random chance; all but one; only one */
+	one_unit = rng_next(&rs) % total;
+	if (style == 3 || (style == 0 && (rng_next(&rs) & 1)))
+		tear_unit = rng_next(&rs) % total;
+	ret = restore_pre(rp, rp->win, k);
+	if (ret)
+		return ret;
+	for (j = rp->win; j < k && !ret; j++) {
+		const struct lw_ent *e = &rp->ents[j];
+		uint64_t unit;
+
+		if (!lw_volatile(e)) {
+			ret = apply_range(rp, e, 0, e->nr * rp->sb.sectorsize);
+			continue;
+		}
+		unit = lw_unit(rp, e);
+		nu = e->nr * rp->sb.sectorsize / unit;
+		for (u = 0; u < nu && !ret; u++, pick++) {
+			int in;
+
+			if (style == 1)
+				in = pick != one_unit;
+			else if (style == 2)
+				in = pick == one_unit;
+			else
+				in = rng_next(&rs) % 100 < pct;
+			if (pick == tear_unit && unit > rp->sb.sectorsize) {
+				/* torn: one side of a sector boundary */
+				uint64_t ns = unit / rp->sb.sectorsize;
+
+				tear = 1 + rng_next(&rs) % (ns - 1);
+				head = rng_next(&rs) & 1;
+				torn_at = e->sector * rp->sb.sectorsize / T_PAGE + u;
+				tj = j;
+				ret = head ?
+				      apply_range(rp, e, u * unit,
+						  u * unit + tear * rp->sb.sectorsize) :
+				      apply_range(rp, e,
+						  u * unit + tear * rp->sb.sectorsize,
+						  (u + 1) * unit);
+				continue;
+			}
+			if (in) {
+				kept++;
+				ret = apply_range(rp, e, u * unit, (u + 1) * unit);
+			}
+		}
+	}
+	if (!ret && o.subsets_bad && k + 1 < rp->nents && rp->ents[k + 1].nr &&
+	    !(rp->ents[k + 1].flags & LW_MARK)) {
+		/* tests the test: the write after the flush, before it */
+		const struct lw_ent *e = &rp->ents[k + 1];
+		size_t len = e->nr * rp->sb.sectorsize;
+		void *keep = xalign(len);
+
+		ret = read_full(rp->tfd, keep, len, e->sector * rp->sb.sectorsize);
+		if (!ret)
+			ret = apply_range(rp, e, 0, len);
+		if (!ret) {
+			snprintf(why, sizeof(why), "crash state %u with entry %" PRIu64 " moved before the flush (--subsets-bad)",
+				 i, k + 1);
+			rp->nsubset++;
+			ret = check_point(rp, (int64_t)k, why);
+			if (pwrite(rp->tfd, keep, len,
+				   (off_t)(e->sector * rp->sb.sectorsize)) != (ssize_t)len)
+				ret = -EIO;
+		}
+		free(keep);
+		return ret;
+	}
+	if (ret)
+		return ret;
+	if (torn_at != UINT64_MAX)
+		snprintf(why, sizeof(why),
+			 "crash state %u before this flush (--seed %" PRIu64 " --state %" PRIu64 ":%u): %" PRIu64 " of %" PRIu64 " units of %u unflushed writes, block %" PRIu64 " (entry %" PRIu64 ") torn, %s %" PRIu64 " sectors",
+			 i, o.seed, k, i, kept, total, nw, torn_at, tj,
+			 head ? "first" : "all but the first", tear);
+	else
+		snprintf(why, sizeof(why),
+			 "crash state %u before this flush (--seed %" PRIu64 " --state %" PRIu64 ":%u): %" PRIu64 " of %" PRIu64 " units of %u unflushed writes",
+			 i, o.seed, k, i, kept, total, nw);
+	rp->nsubset++;
+	return check_point(rp, (int64_t)k, why);
+}
+
+/* Every crash state of the flush entry @k, then the target as before. */
+static int subset_states(struct replay *rp, uint64_t k)
+{
+	unsigned int i, from = 0, to = rp->per;
+	int ret = 0, bad;
+
+	if (o.only_flush >= 0) {
+		from = o.only_state;
+		to = from + 1;
+	}
+	for (i = from; i < to && rp->failed < o.max_fail; i++) {
+		bad = subset_state(rp, k, i);
+		if (bad < 0)
+			return bad;
+		if (bad) {
+			rp->failed++;
+			rp->sfailed++;
+		}
+	}
+	/* back to the prefix: every write of the window again, in order */
+	for (i = 0; rp->win + i < k && !ret; i++)
+		ret = apply_range(rp, &rp->ents[rp->win + i], 0,
+				  rp->ents[rp->win + i].nr * rp->sb.sectorsize);
+	return ret;
+}
+
 static int mode_replay(void)
 {
 	struct replay rp;
 	struct t_jent boot;
 	uint64_t *sample_at = NULL, seed = o.seed, k, last_fl = 0;
+	uint64_t start = now_ms();
 	int64_t sectors;
 	char params[256];
 	int ret, pending = 0, logok = 1;
 	const char *why = "";
 
 	memset(&rp, 0, sizeof(rp));
-	tap_plan(3);
+	tap_plan(o.subsets && o.only_flush < 0 ? 4 : 3);
 	if (!o.logdev || !o.target) {
 		tap_result(0, "replay: --log and --target are needed");
 		return 1;
@@ -2779,6 +3028,8 @@ static int mode_replay(void)
 			note("the log does not end with the dm-log-writes-end mark (lost entries?)");
 			logok = 0;
 		}
+		/* --subsets N: N crash states in all, spread over the flushes */
+		rp.per = nflush ? (unsigned int)((o.subsets + nflush - 1) / nflush) : 0;
 		tap_result(logok, "replay: log of %" PRIu64 " entries: %" PRIu64 " writes, %" PRIu64 " flushes, %" PRIu64 " FUA, %" PRIu64 " marks; %d journal entries",
 			   rp.nents, nwrite, nflush, nfua, nmark, rp.njents);
 	}
@@ -2820,13 +3071,51 @@ static int mode_replay(void)
 	}
 
 	maxdiag = 12;
-	if (check_point(&rp, -1, "before the log"))
+	rp.pre = calloc(rp.nents + 1, sizeof(*rp.pre));
+	if (!rp.pre)
+		abort();
+	if (o.only_flush >= 0) {
+		/* one crash state: replay up to it without checking */
+		o.cuts = 0;
+		o.every = 0;
+		memset(sample_at, 0, (rp.nents + 1) * sizeof(*sample_at));
+		if ((uint64_t)o.only_flush >= rp.nents ||
+		    !(rp.ents[o.only_flush].flags & LW_FLUSH)) {
+			tap_result(0, "replay: entry %" PRId64 " is not a flush entry",
+				   o.only_flush);
+			cs_dm_remove("cs-replay-check");
+			return 1;
+		}
+	} else if (check_point(&rp, -1, "before the log")) {
 		rp.failed++;
+	}
 	for (k = 0; k < rp.nents && rp.failed < o.max_fail; k++) {
 		const struct lw_ent *e = &rp.ents[k];
 
-		ret = (int64_t)k == o.skip_entry ? 0 :
-		      apply_partial(&rp, (int64_t)k, e, &seed);
+		if (e->flags & LW_FLUSH &&
+		    (o.only_flush < 0 ? o.subsets > 0 :
+		     (int64_t)k == o.only_flush)) {
+			rp.nwin++;
+			ret = subset_states(&rp, k);
+			if (ret) {
+				note("entry %" PRIu64 ": crash states: %s", k,
+				     strerror(-ret));
+				rp.failed++;
+				break;
+			}
+			if ((int64_t)k == o.only_flush)
+				break;
+		}
+		if (e->flags & LW_FLUSH) {
+			drop_pre(&rp, rp.win, k);
+			rp.win = k;
+		}
+		ret = 0;
+		if ((o.subsets || o.only_flush >= 0) && (int64_t)k != o.skip_entry)
+			ret = save_pre(&rp, k);
+		if (!ret)
+			ret = (int64_t)k == o.skip_entry ? 0 :
+			      apply_partial(&rp, (int64_t)k, e, &seed);
 		if (ret) {
 			note("entry %" PRIu64 ": replay: %s", k, strerror(-ret));
 			rp.failed++;
@@ -2854,6 +3143,23 @@ static int mode_replay(void)
 		}
 	}
 	cs_dm_remove("cs-replay-check");
+	note("replay: %u points in %" PRIu64 " s: attach %" PRIu64 " ms, verify %" PRIu64 " ms, detach %" PRIu64 " ms, fsck %" PRIu64 " ms",
+	     rp.checked, (now_ms() - start) / 1000, rp.ms[0], rp.ms[1],
+	     rp.ms[2], rp.ms[3]);
+	drop_pre(&rp, 0, rp.nents);
+	free(rp.pre);
+	if (o.only_flush >= 0) {
+		tap_result(!rp.failed && rp.nsubset == 1,
+			   "replay: crash state %u of the flush entry %" PRId64 " (seed %" PRIu64 ")",
+			   o.only_state, o.only_flush, o.seed);
+		tap_result(1, "replay: # SKIP one state only");
+		free(sample_at);
+		return rp.failed ? 1 : 0;
+	}
+	if (o.subsets)
+		tap_result(!rp.sfailed && rp.nsubset,
+			   "replay: %u crash states from subsets of the unflushed writes at %u flush entries (%u each, seed %" PRIu64 "): each attaches, is one committed checkpoint with its contents, passes fsck",
+			   rp.nsubset, rp.nwin, rp.per, o.seed);
 	tap_result(!rp.failed && rp.nflush,
 		   "replay: %u points checked (%u flush/FUA, %u between entries, %u inside writes): each attaches, is one committed checkpoint, passes fsck",
 		   rp.checked, rp.nflush, rp.nsample, rp.npartial);
@@ -2893,6 +3199,14 @@ static void usage(void)
 		"  --every              after every entry\n"
 		"  --max-fail N         stop after N failed points [3]\n"
 		"  --skip-entry K       leave log entry K out: a fault the replay must see\n"
+		"  --subsets N          about N crash states in all, as many at each\n"
+		"                       flush entry: random subsets of the writes since\n"
+		"                       the previous one, blocks torn at sector\n"
+		"                       boundaries [0]\n"
+		"  --subsets-bad        tests the test: put the write after each flush\n"
+		"                       into its crash states (most must fail)\n"
+		"  --state K:I          build and check only crash state I of the\n"
+		"                       flush entry K (same --seed: the same state)\n"
 		"  --fsck PATH          the capstore tool [/usr/bin/capstore]\n");
 	exit(2);
 }
@@ -2915,6 +3229,8 @@ int main(int argc, char **argv)
 		{ "target", 1, NULL, 't' }, { "samples", 1, NULL, 'n' },
 		{ "every", 0, NULL, 'e' }, { "cuts", 1, NULL, 'u' }, { "max-fail", 1, NULL, 'x' },
 		{ "fsck", 1, NULL, 'f' }, { "skip-entry", 1, NULL, 'K' },
+		{ "subsets", 1, NULL, 'B' }, { "state", 1, NULL, 'T' },
+		{ "subsets-bad", 0, NULL, 'b' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *mode;
@@ -2955,6 +3271,13 @@ int main(int argc, char **argv)
 		case 'x': o.max_fail = v; break;
 		case 'f': o.fsck = optarg; break;
 		case 'K': o.skip_entry = strtoll(optarg, NULL, 0); break;
+		case 'B': o.subsets = v; break;
+		case 'b': o.subsets_bad = 1; break;
+		case 'T':
+			if (sscanf(optarg, "%" SCNd64 ":%u", &o.only_flush,
+				   &o.only_state) != 2 || o.only_flush < 0)
+				usage();
+			break;
 		default: usage();
 		}
 	}
