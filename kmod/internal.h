@@ -401,7 +401,7 @@ void cs_section_release(struct file *file);
 int cs_forward(struct file *file, void __user *uarg);
 int cs_forward_resolve(struct cs_store *s, const struct capstore_dslot *slot,
 		       struct cs_inode **target, struct cs_via *via,
-		       unsigned int *nvia);
+		       unsigned int *nvia, u64 *gen);
 void cs_via_put(struct cs_via *via, unsigned int nvia);
 struct cs_inode *cs_forward_target(struct cs_inode *fwd);
 
