@@ -265,7 +265,7 @@ int cs_forward(struct file *file, void __user *uarg)
 	err = cs_copy_cmd_in(&cmd, sizeof(cmd), sizeof(cmd), uarg);
 	if (err)
 		return err;
-	if (cmd.flags & ~CAPSTORE_FD_CLOEXEC ||
+	if (cs_fd_flags_bad(cmd.flags) ||
 	    cmd.rights & ~CAPSTORE_RIGHTS_MASK ||
 	    cmd.slot >= CAPSTORE_NODE_SLOTS)
 		return -EINVAL;

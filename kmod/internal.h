@@ -371,6 +371,7 @@ struct file *cs_cap_file_via(struct cs_inode *ci, u32 rights, u64 gen,
 void cs_cap_slot(struct file *file, struct capstore_dslot *slot);
 int cs_cap_check(struct file *file, u32 need);
 struct file *cs_cap_fget(int fd, struct cs_store *s);
+bool cs_fd_flags_bad(u32 flags);
 int cs_fd_reserve(u32 flags);
 int cs_cap_install(struct file *file, int fd, void __user *uarg,
 		   const void *cmd, size_t size);

@@ -98,7 +98,7 @@ static int cs_ctl_root(void __user *uarg)
 	err = cs_copy_cmd_in(&cmd, sizeof(cmd), sizeof(cmd), uarg);
 	if (err)
 		return err;
-	if (cmd.flags & ~CAPSTORE_FD_CLOEXEC)
+	if (cs_fd_flags_bad(cmd.flags))
 		return -EINVAL;
 	fd = cs_fd_reserve(cmd.flags);
 	if (fd < 0)

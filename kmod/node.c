@@ -141,7 +141,7 @@ static int cs_node_create(struct file *file, void __user *uarg)
 	err = cs_copy_cmd_in(&cmd, sizeof(cmd), sizeof(cmd), uarg);
 	if (err)
 		return err;
-	if (cmd.flags & ~CAPSTORE_FD_CLOEXEC || cmd.__reserved ||
+	if (cs_fd_flags_bad(cmd.flags) || cmd.__reserved ||
 	    cmd.slot >= CAPSTORE_NODE_SLOTS)
 		return -EINVAL;
 	switch (cmd.kind) {
@@ -274,8 +274,7 @@ static int cs_node_fetch(struct file *file, void __user *uarg)
 	err = cs_copy_cmd_in(&cmd, sizeof(cmd), sizeof(cmd), uarg);
 	if (err)
 		return err;
-	if (cmd.flags & ~CAPSTORE_FD_CLOEXEC ||
-	    cmd.slot >= CAPSTORE_NODE_SLOTS)
+	if (cs_fd_flags_bad(cmd.flags) || cmd.slot >= CAPSTORE_NODE_SLOTS)
 		return -EINVAL;
 	err = cs_node_check(file, CAPSTORE_RIGHT_READ | CAPSTORE_RIGHT_GRANT,
 			    false);

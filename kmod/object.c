@@ -219,7 +219,7 @@ int cs_object_revoke(struct file *file, void __user *uarg)
 	err = cs_copy_cmd_in(&cmd, sizeof(cmd), sizeof(cmd), uarg);
 	if (err)
 		return err;
-	if (cmd.flags & ~CAPSTORE_FD_CLOEXEC || cmd.__reserved)
+	if (cs_fd_flags_bad(cmd.flags) || cmd.__reserved)
 		return -EINVAL;
 	fd = cs_fd_reserve(cmd.flags);
 	if (fd < 0)
