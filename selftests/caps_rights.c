@@ -1448,4 +1448,52 @@ TEST_F(caps, close_on_exec)
 		close(m[i].fd);
 }
 
+/*
+ * CAPSTORE_REVOKE whose structure cannot be written back fails with
+ * EFAULT and changes nothing: the caller's capability, and the slot
+ * holding it, stay live; no capability is left open. (It used to revoke,
+ * then fail to copy the fresh capability's fd out and close it, leaving
+ * the caller with no capability to the object at all.)
+ */
+TEST_F(caps, revoke_unwritable_arg)
+{
+	struct capstore_cap_info info;
+	struct capstore_revoke *arg;
+	long caps0;
+	int seg, fd;
+
+	seg = capstore_node_create(self->work, 10, CAPSTORE_KIND_SEGMENT,
+				   SEG_SIZE, 0);
+	ASSERT_LE(0, seg);
+	caps0 = cs_store_get(cs_test_dev(), "open_caps");
+	arg = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, arg);
+	memset(arg, 0, sizeof(*arg));
+	arg->size = sizeof(*arg);
+	arg->out_fd = -1;
+	ASSERT_EQ(0, mprotect(arg, 4096, PROT_READ));
+
+	EXPECT_EQ(-EFAULT, SYS(ioctl(seg, CAPSTORE_REVOKE, arg)));
+	EXPECT_EQ(caps0, cs_store_get(cs_test_dev(), "open_caps"));
+	EXPECT_EQ(0, capstore_cap_info(seg, &info))
+		TH_LOG("the caller's capability died with the failed revoke");
+	fd = capstore_node_fetch(self->work, 10, 0);
+	EXPECT_LE(0, fd)
+		TH_LOG("the slot's capability died with the failed revoke");
+	if (fd >= 0)
+		close(fd);
+
+	/* A revoke that can answer still works. */
+	fd = capstore_cap_revoke(seg, 0);
+	EXPECT_LE(0, fd);
+	EXPECT_EQ(-EKEYREVOKED, capstore_node_fetch(self->work, 10, 0));
+	EXPECT_EQ(0, capstore_cap_destroy(fd >= 0 ? fd : seg, 0));
+	if (fd >= 0)
+		close(fd);
+	close(seg);
+	capstore_node_clear(self->work, 10, 0);
+	munmap(arg, 4096);
+}
+
 CS_HARNESS_MAIN

@@ -64,7 +64,11 @@
  * A command that fails changes nothing (a checkpoint that fails may shut
  * the store down: Documentation/checkpoints.rst, "After a failed
  * checkpoint"), but for EFAULT writing the out_* fields back: the command
- * took effect, and a capability it made is closed.
+ * took effect, and a capability it made is closed. CAPSTORE_REVOKE is the
+ * exception: it writes its structure back (out_fd, the fd it is about to
+ * install) before it revokes, so for it EFAULT means nothing was revoked
+ * and the caller's capability still works; out_fd is meaningful only if
+ * the call succeeds.
  */
 
 /**
@@ -404,7 +408,8 @@ struct capstore_destroy {
  * Revokes every outstanding capability to the object, open or stored in a
  * slot, the caller's included, by moving the object to a new generation;
  * the data stays. Pages mapped through the old capabilities are unmapped.
- * Needs DESTROY.
+ * Needs DESTROY. If the structure cannot be written back the call fails
+ * with EFAULT before anything is revoked.
  */
 struct capstore_revoke {
 	__u32 size;
