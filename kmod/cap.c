@@ -58,9 +58,14 @@ struct file *cs_cap_file_via(struct cs_inode *ci, u32 rights, u64 gen,
 		fops = &cs_node_fops;
 		flags = O_RDONLY;
 	}
+	/* Before taking references: a failure must give them back. */
+	if (!try_module_get(THIS_MODULE))
+		return ERR_PTR(-ENOENT);
 	cap = kmalloc(sizeof(*cap), GFP_KERNEL);
-	if (!cap)
+	if (!cap) {
+		module_put(THIS_MODULE);
 		return ERR_PTR(-ENOMEM);
+	}
 	cap->rights = rights;
 	cap->gen = gen;
 	cap->sections = 0;
@@ -73,10 +78,6 @@ struct file *cs_cap_file_via(struct cs_inode *ci, u32 rights, u64 gen,
 	snprintf(name, sizeof(name), "%s %lu", cs_kind_name(ci->kind),
 		 ci->vfs_inode.i_ino);
 
-	if (!try_module_get(THIS_MODULE)) {
-		kfree(cap);
-		return ERR_PTR(-ENOENT);
-	}
 	ihold(&ci->vfs_inode);
 	file = alloc_file_pseudo(&ci->vfs_inode, s->mnt, name, flags, fops);
 	if (IS_ERR(file)) {
