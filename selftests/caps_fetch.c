@@ -27,8 +27,9 @@
  *     CPU. A module that checks the node capability before, and not in
  *     the same step as, reading the slot lets B through.
  *
- * CAPS_FETCH_ROUNDS multiplies the rounds (default 1). Needs a formatted
- * store on $CS_TEST_DEV.
+ * CAPS_FETCH_ROUNDS multiplies the rounds (default 1); the debug lane
+ * (CS_DEBUG_LANE) runs a quarter of them. Needs a formatted store on
+ * $CS_TEST_DEV.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -54,12 +55,16 @@
 #define B_SLOT		22
 #define X		3	/* the slot of the node that is fetched */
 
-static int rounds_scale(void)
+/* Rounds: @n times CAPS_FETCH_ROUNDS, a quarter of that in the debug lane. */
+static int rounds(int n)
 {
 	const char *s = getenv("CAPS_FETCH_ROUNDS");
-	int n = s ? atoi(s) : 1;
+	int k = s ? atoi(s) : 1;
 
-	return n > 0 ? n : 1;
+	n *= k > 0 ? k : 1;
+	if (getenv("CS_DEBUG_LANE"))
+		n = n / 4 ? n / 4 : 1;
+	return n;
 }
 
 static long long store_get(const char *attr)
@@ -177,7 +182,7 @@ static void __attribute__((noreturn)) fetch_child(struct tshared *sh,
  */
 TEST_F_TIMEOUT(fetch_vs_revoke, target, 300)
 {
-	int rounds = 200 * rounds_scale(), r, seg, nseg, status;
+	int nrounds = rounds(200), r, seg, nseg, status;
 	unsigned int fetched = 0, refused = 0, live = 0;
 	struct tshared *sh;
 	pid_t pid;
@@ -186,7 +191,7 @@ TEST_F_TIMEOUT(fetch_vs_revoke, target, 300)
 		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, sh);
 	pin(1);
-	for (r = 0; r < rounds; r++) {
+	for (r = 0; r < nrounds; r++) {
 		seg = capstore_node_create(self->root, SEG_SLOT,
 					   CAPSTORE_KIND_SEGMENT, 4096,
 					   CAPSTORE_FD_CLOEXEC);
@@ -220,7 +225,7 @@ TEST_F_TIMEOUT(fetch_vs_revoke, target, 300)
 		ASSERT_EQ(0, capstore_node_clear(self->root, SEG_SLOT, 0));
 	}
 	TH_LOG("%d rounds: %u fetches returned an fd, %u refused, %u live after the revoke",
-	       rounds, fetched, refused, live);
+	       nrounds, fetched, refused, live);
 	EXPECT_EQ(0u, live);
 	munmap(sh, sizeof(*sh));
 }
@@ -289,7 +294,7 @@ static void *preempter(void *p)
  */
 TEST_F_TIMEOUT(fetch_vs_revoke, node, 300)
 {
-	int rounds = 400 * rounds_scale(), r, cur, next, a, b;
+	int nrounds = rounds(400), r, cur, next, a, b;
 	struct nshared *sh;
 	pthread_t th[2];
 	unsigned long n;
@@ -314,7 +319,7 @@ TEST_F_TIMEOUT(fetch_vs_revoke, node, 300)
 	pin(1);
 	ASSERT_EQ(0, pthread_create(&th[0], NULL, node_fetcher, sh));
 	ASSERT_EQ(0, pthread_create(&th[1], NULL, preempter, sh));
-	for (r = 0; r < rounds; r++) {
+	for (r = 0; r < nrounds; r++) {
 		ASSERT_EQ(0, capstore_node_store(cur, X, a, 0));
 		n = atomic_load(&sh->attempts);
 		atomic_store(&sh->fd, cur);
