@@ -58,9 +58,14 @@ struct file *cs_cap_file_via(struct cs_inode *ci, u32 rights, u64 gen,
 		fops = &cs_node_fops;
 		flags = O_RDONLY;
 	}
+	/* Before taking references: a failure must give them back. */
+	if (!try_module_get(THIS_MODULE))
+		return ERR_PTR(-ENOENT);
 	cap = kmalloc(sizeof(*cap), GFP_KERNEL);
-	if (!cap)
+	if (!cap) {
+		module_put(THIS_MODULE);
 		return ERR_PTR(-ENOMEM);
+	}
 	cap->rights = rights;
 	cap->gen = gen;
 	cap->sections = 0;
@@ -73,10 +78,6 @@ struct file *cs_cap_file_via(struct cs_inode *ci, u32 rights, u64 gen,
 	snprintf(name, sizeof(name), "%s %lu", cs_kind_name(ci->kind),
 		 ci->vfs_inode.i_ino);
 
-	if (!try_module_get(THIS_MODULE)) {
-		kfree(cap);
-		return ERR_PTR(-ENOENT);
-	}
 	ihold(&ci->vfs_inode);
 	file = alloc_file_pseudo(&ci->vfs_inode, s->mnt, name, flags, fops);
 	if (IS_ERR(file)) {
@@ -210,14 +211,31 @@ struct file *cs_cap_fget(int fd, struct cs_store *s)
 }
 
 /**
+ * cs_fd_flags_bad - are these not CAPSTORE_FD_* flags of a new fd?
+ * @flags: the flags field of a command that makes an fd
+ *
+ * Return: true for unknown bits, or CAPSTORE_FD_CLOEXEC together with
+ * CAPSTORE_FD_KEEP_EXEC.
+ */
+bool cs_fd_flags_bad(u32 flags)
+{
+	const u32 both = CAPSTORE_FD_CLOEXEC | CAPSTORE_FD_KEEP_EXEC;
+
+	return (flags & ~both) || (flags & both) == both;
+}
+
+/**
  * cs_fd_reserve - reserve an fd for a new capability
  * @flags: CAPSTORE_FD_* flags, already validated
+ *
+ * Every fd the module makes is close-on-exec unless the caller asks to
+ * keep it (CAPSTORE_FD_KEEP_EXEC); CAPSTORE_FD_CLOEXEC is the default.
  *
  * Return: the fd or a negative errno.
  */
 int cs_fd_reserve(u32 flags)
 {
-	return get_unused_fd_flags(flags & CAPSTORE_FD_CLOEXEC ? O_CLOEXEC : 0);
+	return get_unused_fd_flags(flags & CAPSTORE_FD_KEEP_EXEC ? 0 : O_CLOEXEC);
 }
 
 /**
@@ -285,7 +303,7 @@ static int cs_cap_restrict(struct file *file, void __user *uarg)
 	err = cs_copy_cmd_in(&cmd, sizeof(cmd), sizeof(cmd), uarg);
 	if (err)
 		return err;
-	if (cmd.flags & ~CAPSTORE_FD_CLOEXEC ||
+	if (cs_fd_flags_bad(cmd.flags) ||
 	    cmd.rights & ~CAPSTORE_RIGHTS_MASK)
 		return -EINVAL;
 	err = cs_cap_check(file, 0);

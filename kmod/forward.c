@@ -60,13 +60,18 @@ static int cs_forward_slot(struct cs_inode *fwd, struct capstore_dslot *slot)
  * @via: receives the forwarders on the way, outermost first, with
  *	references
  * @nvia: receives their number
+ * @gen: receives the generation of the target the chain names
+ *
+ * The generations recorded (in @via and @gen) are the ones the slots
+ * hold, never a later read of the objects', so that what is made from
+ * them dies with a revoke that comes after the checks.
  *
  * Return: 0, -EKEYREVOKED if a forwarder or the target is dead or of
  * another generation, -EUCLEAN for an impossible chain.
  */
 int cs_forward_resolve(struct cs_store *s, const struct capstore_dslot *slot,
 		       struct cs_inode **target, struct cs_via *via,
-		       unsigned int *nvia)
+		       unsigned int *nvia, u64 *gen)
 {
 	struct capstore_dslot cur = *slot;
 	struct cs_inode *ci;
@@ -74,13 +79,14 @@ int cs_forward_resolve(struct cs_store *s, const struct capstore_dslot *slot,
 
 	*nvia = 0;
 	for (;;) {
+		*gen = le64_to_cpu(cur.gen);
 		ci = cs_iget(s, le64_to_cpu(cur.oid));
 		if (IS_ERR(ci)) {
 			err = PTR_ERR(ci) == -ENOENT ? -EKEYREVOKED :
 						       PTR_ERR(ci);
 			goto fail;
 		}
-		if (ci->gen != le64_to_cpu(cur.gen)) {
+		if (READ_ONCE(ci->gen) != *gen) {
 			err = -EKEYREVOKED;
 			goto fail_put;
 		}
@@ -94,7 +100,7 @@ int cs_forward_resolve(struct cs_store *s, const struct capstore_dslot *slot,
 			goto fail_put;
 		}
 		via[*nvia].fwd = ci;
-		via[*nvia].gen = ci->gen;
+		via[*nvia].gen = *gen;
 		(*nvia)++;
 		err = cs_forward_slot(ci, &cur);
 		if (err)
@@ -149,11 +155,12 @@ struct cs_inode *cs_forward_target(struct cs_inode *fwd)
 /*
  * Create the forwarder, holding @target, into slot @slot of a node, and
  * the capability made through it: @ci with @rights, for the delegated
- * capability @cap. The capability is made before the slot is written, so
- * that nothing fails once the forwarder is in the slot.
+ * capability @cap (the file @file). The capability is made before the
+ * slot is written, so that nothing fails once the forwarder is in the
+ * slot.
  */
-static int cs_forward_create(struct cs_store *s, struct file *nodefile,
-			     unsigned int slot,
+static int cs_forward_create(struct cs_store *s, struct file *file,
+			     struct file *nodefile, unsigned int slot,
 			     const struct capstore_dslot *target,
 			     struct cs_inode *ci, const struct cs_cap *cap,
 			     u32 rights, struct file **objp)
@@ -170,7 +177,14 @@ static int cs_forward_create(struct cs_store *s, struct file *nodefile,
 	folio = cs_node_begin_write(nodefile);
 	if (IS_ERR(folio))
 		return PTR_ERR(folio);
-	err = cs_slot_read(node, folio, slot, &ctl);
+	/*
+	 * The delegated capability may have died while we waited: forward
+	 * nothing then. (It is recorded with its own generation, so one
+	 * revoked after this check is dead in the forwarder as well.)
+	 */
+	err = cs_cap_check(file, 0);
+	if (!err)
+		err = cs_slot_read(node, folio, slot, &ctl);
 	if (!err && ctl.oid)
 		err = -EEXIST;
 	if (err)
@@ -251,7 +265,7 @@ int cs_forward(struct file *file, void __user *uarg)
 	err = cs_copy_cmd_in(&cmd, sizeof(cmd), sizeof(cmd), uarg);
 	if (err)
 		return err;
-	if (cmd.flags & ~CAPSTORE_FD_CLOEXEC ||
+	if (cs_fd_flags_bad(cmd.flags) ||
 	    cmd.rights & ~CAPSTORE_RIGHTS_MASK ||
 	    cmd.slot >= CAPSTORE_NODE_SLOTS)
 		return -EINVAL;
@@ -284,7 +298,7 @@ int cs_forward(struct file *file, void __user *uarg)
 
 	cs_cap_slot(file, &target);
 	target.rights = cpu_to_le32(cmd.rights);
-	err = cs_forward_create(s, node, cmd.slot, &target, ci, cap,
+	err = cs_forward_create(s, file, node, cmd.slot, &target, ci, cap,
 				cmd.rights, &obj);
 	if (err)
 		goto out_fd;

@@ -383,6 +383,7 @@ struct file *cs_cap_file_via(struct cs_inode *ci, u32 rights, u64 gen,
 void cs_cap_slot(struct file *file, struct capstore_dslot *slot);
 int cs_cap_check(struct file *file, u32 need);
 struct file *cs_cap_fget(int fd, struct cs_store *s);
+bool cs_fd_flags_bad(u32 flags);
 int cs_fd_reserve(u32 flags);
 int cs_cap_install(struct file *file, int fd, void __user *uarg,
 		   const void *cmd, size_t size);
@@ -413,7 +414,7 @@ void cs_section_release(struct file *file);
 int cs_forward(struct file *file, void __user *uarg);
 int cs_forward_resolve(struct cs_store *s, const struct capstore_dslot *slot,
 		       struct cs_inode **target, struct cs_via *via,
-		       unsigned int *nvia);
+		       unsigned int *nvia, u64 *gen);
 void cs_via_put(struct cs_via *via, unsigned int nvia);
 struct cs_inode *cs_forward_target(struct cs_inode *fwd);
 

@@ -30,6 +30,7 @@ int cs_copy_cmd_in(void *dst, size_t ksize, size_t min_size,
 		   const void __user *uarg)
 {
 	u32 usize;
+	int err;
 
 	if (get_user(usize, (const u32 __user *)uarg))
 		return -EFAULT;
@@ -37,13 +38,22 @@ int cs_copy_cmd_in(void *dst, size_t ksize, size_t min_size,
 		return -EINVAL;
 	if (usize > PAGE_SIZE)
 		return -E2BIG;
-	return copy_struct_from_user(dst, ksize, uarg, usize);
+	err = copy_struct_from_user(dst, ksize, uarg, usize);
+	/*
+	 * The copy read the size field again, and userspace may have
+	 * changed it meanwhile: keep the one that was checked, which
+	 * cs_copy_cmd_out() trusts.
+	 */
+	*(u32 *)dst = usize;
+	return err;
 }
 
 /**
  * cs_copy_cmd_out - copy an ioctl structure back to userspace
  * @uarg: the user pointer
- * @src: the kernel copy; its size field is still the caller's
+ * @src: the kernel copy, from cs_copy_cmd_in(): its size field is the
+ *	size the caller passed and cs_copy_cmd_in() checked, not a later
+ *	read of it
  * @ksize: the size this module knows
  *
  * Copies no more than the caller passed in.
@@ -98,7 +108,7 @@ static int cs_ctl_root(void __user *uarg)
 	err = cs_copy_cmd_in(&cmd, sizeof(cmd), sizeof(cmd), uarg);
 	if (err)
 		return err;
-	if (cmd.flags & ~CAPSTORE_FD_CLOEXEC)
+	if (cs_fd_flags_bad(cmd.flags))
 		return -EINVAL;
 	fd = cs_fd_reserve(cmd.flags);
 	if (fd < 0)

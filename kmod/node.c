@@ -141,7 +141,7 @@ static int cs_node_create(struct file *file, void __user *uarg)
 	err = cs_copy_cmd_in(&cmd, sizeof(cmd), sizeof(cmd), uarg);
 	if (err)
 		return err;
-	if (cmd.flags & ~CAPSTORE_FD_CLOEXEC || cmd.__reserved ||
+	if (cs_fd_flags_bad(cmd.flags) || cmd.__reserved ||
 	    cmd.slot >= CAPSTORE_NODE_SLOTS)
 		return -EINVAL;
 	switch (cmd.kind) {
@@ -224,6 +224,39 @@ out_fd:
 	return err;
 }
 
+/*
+ * Read a slot for a fetch through @file. The node capability is checked
+ * under the node's revoke_sem, which a revoke or destroy of the node (or
+ * of a forwarder it was made through) holds exclusive while it kills the
+ * capability: a fetch through a capability revoked meanwhile fails, and
+ * one that passes reads the slot before the revoke, so it never sees what
+ * was stored after it.
+ */
+static int cs_node_fetch_slot(struct file *file, unsigned int i,
+			      struct capstore_dslot *slot)
+{
+	struct cs_inode *node = CS_I(file_inode(file));
+	struct folio *folio;
+	int err;
+
+	down_read(&node->revoke_sem);
+	err = cs_node_check(file, CAPSTORE_RIGHT_READ | CAPSTORE_RIGHT_GRANT,
+			    false);
+	if (!err) {
+		folio = cs_node_lock(node);
+		if (IS_ERR(folio)) {
+			err = PTR_ERR(folio);
+		} else {
+			err = cs_slot_read(node, folio, i, slot);
+			cs_node_unlock(folio);
+		}
+	}
+	up_read(&node->revoke_sem);
+	if (!err && !slot->oid)
+		err = -ENOENT;
+	return err;
+}
+
 static int cs_node_fetch(struct file *file, void __user *uarg)
 {
 	struct cs_inode *node = CS_I(file_inode(file));
@@ -233,43 +266,51 @@ static int cs_node_fetch(struct file *file, void __user *uarg)
 	struct capstore_dslot slot;
 	unsigned int nvia = 0;
 	struct cs_inode *ci;
-	struct folio *folio;
 	struct file *obj;
 	u32 rights;
+	u64 gen;
 	int fd, err;
 
 	err = cs_copy_cmd_in(&cmd, sizeof(cmd), sizeof(cmd), uarg);
 	if (err)
 		return err;
-	if (cmd.flags & ~CAPSTORE_FD_CLOEXEC ||
-	    cmd.slot >= CAPSTORE_NODE_SLOTS)
+	if (cs_fd_flags_bad(cmd.flags) || cmd.slot >= CAPSTORE_NODE_SLOTS)
 		return -EINVAL;
 	err = cs_node_check(file, CAPSTORE_RIGHT_READ | CAPSTORE_RIGHT_GRANT,
 			    false);
 	if (err)
 		return err;
-
-	folio = cs_node_lock(node);
-	if (IS_ERR(folio))
-		return PTR_ERR(folio);
-	err = cs_slot_read(node, folio, cmd.slot, &slot);
-	cs_node_unlock(folio);
+	/*
+	 * The fd first: reserving it can sleep (growing the fd table of a
+	 * multi-threaded process waits for RCU), and nothing may come
+	 * between reading the slot and making the capability but checks.
+	 */
+	fd = cs_fd_reserve(cmd.flags);
+	if (fd < 0)
+		return fd;
+	err = cs_node_fetch_slot(file, cmd.slot, &slot);
 	if (err)
-		return err;
-	if (!slot.oid)
-		return -ENOENT;
+		goto out_fd;
 
+	/*
+	 * The capability is made for the generation the slot holds, never
+	 * the object's current one: if the object is revoked at any point
+	 * after the check, what was fetched dies with the rest.
+	 */
+	gen = le64_to_cpu(slot.gen);
 	if (slot.flags & cpu_to_le32(CAPSTORE_DSLOT_FORWARDED)) {
-		err = cs_forward_resolve(s, &slot, &ci, via, &nvia);
+		err = cs_forward_resolve(s, &slot, &ci, via, &nvia, &gen);
 		if (err)
-			return err;
+			goto out_fd;
 	} else {
 		ci = cs_iget(s, le64_to_cpu(slot.oid));
-		if (IS_ERR(ci))
-			return PTR_ERR(ci) == -ENOENT ? -EKEYREVOKED :
-							PTR_ERR(ci);
+		if (IS_ERR(ci)) {
+			err = PTR_ERR(ci) == -ENOENT ? -EKEYREVOKED :
+						       PTR_ERR(ci);
+			goto out_fd;
+		}
 		err = -EKEYREVOKED;
-		if (ci->gen != le64_to_cpu(slot.gen))
+		if (READ_ONCE(ci->gen) != gen)
 			goto out_put;
 	}
 	/* Ids are never reused and kinds never change: this is damage. */
@@ -286,27 +327,29 @@ static int cs_node_fetch(struct file *file, void __user *uarg)
 		rights = (rights & ~(CAPSTORE_RIGHT_WRITE |
 				     CAPSTORE_RIGHT_DESTROY)) |
 			 CAPSTORE_RIGHT_WEAK;
-	fd = cs_fd_reserve(cmd.flags);
-	if (fd < 0) {
-		err = fd;
-		goto out_put;
-	}
-	obj = cs_cap_file_via(ci, rights, ci->gen, via, nvia);
+	obj = cs_cap_file_via(ci, rights, gen, via, nvia);
 	if (IS_ERR(obj)) {
-		put_unused_fd(fd);
 		err = PTR_ERR(obj);
 		goto out_put;
 	}
 	cs_via_put(via, nvia);
 	iput(&ci->vfs_inode);
+	/* Revoked since the check: it is dead already, do not hand it out. */
+	err = cs_cap_check(obj, 0);
+	if (err) {
+		fput(obj);
+		goto out_fd;
+	}
 	cmd.out_fd = fd;
-	cmd.out_kind = ci->kind;
+	cmd.out_kind = le32_to_cpu(slot.kind);
 	cmd.out_rights = rights;
 	return cs_cap_install(obj, fd, uarg, &cmd, sizeof(cmd));
 
 out_put:
 	cs_via_put(via, nvia);
 	iput(&ci->vfs_inode);
+out_fd:
+	put_unused_fd(fd);
 	return err;
 }
 

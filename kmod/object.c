@@ -219,11 +219,21 @@ int cs_object_revoke(struct file *file, void __user *uarg)
 	err = cs_copy_cmd_in(&cmd, sizeof(cmd), sizeof(cmd), uarg);
 	if (err)
 		return err;
-	if (cmd.flags & ~CAPSTORE_FD_CLOEXEC || cmd.__reserved)
+	if (cs_fd_flags_bad(cmd.flags) || cmd.__reserved)
 		return -EINVAL;
 	fd = cs_fd_reserve(cmd.flags);
 	if (fd < 0)
 		return fd;
+	/*
+	 * The answer before the revoke: a caller whose structure cannot be
+	 * written gets EFAULT with nothing revoked, rather than a revoke
+	 * whose fresh capability is then closed, leaving it none at all.
+	 * (Never under the store's locks, either.)
+	 */
+	cmd.out_fd = fd;
+	err = cs_copy_cmd_out(uarg, &cmd, sizeof(cmd));
+	if (err)
+		goto out_fd;
 	err = cs_object_lock(file, &k);
 	if (err)
 		goto out_fd;
@@ -252,8 +262,8 @@ int cs_object_revoke(struct file *file, void __user *uarg)
 		fput(fresh);
 		goto out_fd;
 	}
-	cmd.out_fd = fd;
-	return cs_cap_install(fresh, fd, uarg, &cmd, sizeof(cmd));
+	fd_install(fd, fresh);
+	return fd;
 
 out_fd:
 	put_unused_fd(fd);

@@ -53,6 +53,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <liburing.h>
+#include <libcapstore-uring.h>
 
 #include "cs_harness.h"
 #include "cs_test.h"
@@ -1255,6 +1256,244 @@ TEST_F_TIMEOUT(caps, node_matrix, 120)
 
 	for (i = 0; i < NROWS(node_rows); i++)
 		node_row(_metadata, self->work, &node_rows[i], i);
+}
+
+/* ------------------------------------------------------ close-on-exec */
+
+/*
+ * The exec'd probe: this program again, with CS_EXEC_PROBE="fd fd ...";
+ * it writes one character per fd to stdout, '1' if the fd is open, '0'
+ * if not, and exits before the harness starts.
+ */
+__attribute__((constructor)) static void exec_probe(void)
+{
+	const char *list = getenv("CS_EXEC_PROBE");
+	char out[128];
+	size_t n = 0;
+	char *end;
+	long fd;
+
+	if (!list)
+		return;
+	while (n < sizeof(out) && *list) {
+		fd = strtol(list, &end, 10);
+		if (end == list)
+			break;
+		out[n++] = fcntl((int)fd, F_GETFD) >= 0 ? '1' : '0';
+		list = end;
+	}
+	if (write(1, out, n) != (ssize_t)n)
+		_exit(2);
+	_exit(0);
+}
+
+struct made {
+	const char *what;
+	int fd;
+	int keep;		/* made with CAPSTORE_FD_KEEP_EXEC */
+};
+
+/* Exec the probe with every fd of @m; @seen receives its answer. */
+static int probe_exec(const struct made *m, int n, char *seen)
+{
+	char list[1024] = "", num[16];
+	int pfd[2], status, got = 0, i;
+	ssize_t r;
+	pid_t pid;
+
+	for (i = 0; i < n; i++) {
+		snprintf(num, sizeof(num), "%d ", m[i].fd);
+		strcat(list, num);
+	}
+	if (pipe(pfd))
+		return -errno;
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (!pid) {
+		char *argv[] = { "caps_rights", NULL };
+
+		dup2(pfd[1], 1);
+		setenv("CS_EXEC_PROBE", list, 1);
+		execv("/proc/self/exe", argv);
+		_exit(127);
+	}
+	close(pfd[1]);
+	while (got < n && (r = read(pfd[0], seen + got, n - got)) > 0)
+		got += r;
+	close(pfd[0]);
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+	    WEXITSTATUS(status))
+		return -ECHILD;
+	return got == n ? 0 : -EIO;
+}
+
+/*
+ * Every fd the module makes, by every command and by io_uring, and the
+ * library's control device fd, is close-on-exec unless asked to be kept
+ * (CAPSTORE_FD_KEEP_EXEC); CAPSTORE_FD_CLOEXEC is accepted and changes
+ * nothing; both together are EINVAL. An exec'd program finds exactly the
+ * kept ones.
+ */
+TEST_F(caps, close_on_exec)
+{
+	static const unsigned int fl[3] = { 0, CAPSTORE_FD_CLOEXEC,
+					    CAPSTORE_FD_KEEP_EXEC };
+	const unsigned int both = CAPSTORE_FD_CLOEXEC | CAPSTORE_FD_KEEP_EXEC;
+	struct capstore_fetch fa[2];
+	struct io_uring_sqe *sqe;
+	struct io_uring_cqe *cqe;
+	struct io_uring ring;
+	struct made m[32];
+	char seen[32];
+	int n = 0, i, f, ctl, seg, cur, rv, fd;
+
+	ASSERT_EQ(-EINVAL, capstore_control_open(both));
+	ctl = capstore_control_open(0);
+	ASSERT_LE(0, ctl);
+	m[n++] = (struct made){ "control_open", ctl, 0 };
+	fd = capstore_control_open(CAPSTORE_FD_KEEP_EXEC);
+	ASSERT_LE(0, fd);
+	m[n++] = (struct made){ "control_open", fd, 1 };
+
+	seg = capstore_node_create(self->work, 0, CAPSTORE_KIND_SEGMENT,
+				   SEG_SIZE, 0);
+	ASSERT_LE(0, seg);
+	m[n++] = (struct made){ "CREATE", seg, 0 };
+	cur = capstore_cap_restrict(seg, ALL, 0);
+	ASSERT_LE(0, cur);
+	m[n++] = (struct made){ "RESTRICT", cur, 0 };
+
+	ASSERT_EQ(-EINVAL, capstore_root_open(ctl, self->id, both));
+	ASSERT_EQ(-EINVAL, capstore_node_create(self->work, 9,
+						CAPSTORE_KIND_NODE, 0, both));
+	ASSERT_EQ(-EINVAL, capstore_node_fetch(self->work, 0, both));
+	ASSERT_EQ(-EINVAL, capstore_cap_restrict(seg, R, both));
+	ASSERT_EQ(-EINVAL, capstore_cap_revoke(cur, both));
+	ASSERT_EQ(-EINVAL, capstore_cap_forward(seg, self->work, 9, R, both));
+
+	rv = capstore_node_create(self->work, 8, CAPSTORE_KIND_SEGMENT,
+				  SEG_SIZE, 0);
+	ASSERT_LE(0, rv);
+	m[n++] = (struct made){ "CREATE", rv, 0 };
+	for (f = 0; f < 3; f++) {
+		int keep = fl[f] == CAPSTORE_FD_KEEP_EXEC;
+
+#define ADD(what, call) do {						\
+		fd = (call);						\
+		EXPECT_LE(0, fd) TH_LOG("%s with flags %u", what, fl[f]);\
+		if (fd >= 0)						\
+			m[n++] = (struct made){ what, fd, keep };	\
+	} while (0)
+		ADD("ROOT", capstore_root_open(ctl, self->id, fl[f]));
+		ADD("CREATE", capstore_node_create(self->work, 1 + f,
+						   CAPSTORE_KIND_NODE, 0,
+						   fl[f]));
+		ADD("FETCH", capstore_node_fetch(self->work, 0, fl[f]));
+		ADD("RESTRICT", capstore_cap_restrict(seg, R, fl[f]));
+		ADD("FORWARD", capstore_cap_forward(seg, self->work, 4 + f, R,
+						    fl[f]));
+		ADD("REVOKE", capstore_cap_revoke(rv, fl[f]));
+#undef ADD
+		if (fd >= 0)
+			rv = fd;
+	}
+
+	/* The same commands through io_uring (inline and from a worker). */
+	ASSERT_EQ(0, io_uring_queue_init(4, &ring, 0));
+	for (f = 0; f < 2; f++) {
+		sqe = io_uring_get_sqe(&ring);
+		capstore_prep_fetch(sqe, self->work, &fa[f], 0,
+				    f ? CAPSTORE_FD_KEEP_EXEC : 0);
+		if (f)
+			sqe->flags |= IOSQE_ASYNC;
+		ASSERT_EQ(1, io_uring_submit(&ring));
+		ASSERT_EQ(0, io_uring_wait_cqe(&ring, &cqe));
+		EXPECT_LE(0, cqe->res) TH_LOG("uring FETCH with flags %d", f);
+		if (cqe->res >= 0)
+			m[n++] = (struct made){ "uring FETCH", cqe->res, f };
+		io_uring_cqe_seen(&ring, cqe);
+	}
+	io_uring_queue_exit(&ring);
+
+	for (i = 0; i < n; i++) {
+		int cloexec = fcntl(m[i].fd, F_GETFD) & FD_CLOEXEC;
+
+		EXPECT_EQ(!m[i].keep, !!cloexec)
+			TH_LOG("%s with %s: FD_CLOEXEC %s", m[i].what,
+			       m[i].keep ? "KEEP_EXEC" : "0 or CLOEXEC",
+			       cloexec ? "set" : "clear");
+	}
+	ASSERT_EQ(0, probe_exec(m, n, seen));
+	for (i = 0; i < n; i++)
+		EXPECT_EQ(m[i].keep ? '1' : '0', seen[i])
+			TH_LOG("%s (fd %d): %s across exec", m[i].what,
+			       m[i].fd, seen[i] == '1' ? "kept" : "closed");
+
+	/* The nodes made, the forwarders and the segment go. */
+	for (f = 1; f < 7; f++) {
+		fd = capstore_node_fetch(self->work, f, 0);
+		EXPECT_LE(0, fd);
+		if (fd >= 0) {
+			EXPECT_EQ(0, capstore_cap_destroy(fd, 0));
+			close(fd);
+		}
+		capstore_node_clear(self->work, f, 0);
+	}
+	EXPECT_EQ(0, capstore_cap_destroy(rv, 0));
+	EXPECT_EQ(0, capstore_cap_destroy(seg, 0));
+	capstore_node_clear(self->work, 0, 0);
+	capstore_node_clear(self->work, 8, 0);
+	for (i = 0; i < n; i++)
+		close(m[i].fd);
+}
+
+/*
+ * CAPSTORE_REVOKE whose structure cannot be written back fails with
+ * EFAULT and changes nothing: the caller's capability, and the slot
+ * holding it, stay live; no capability is left open. (It used to revoke,
+ * then fail to copy the fresh capability's fd out and close it, leaving
+ * the caller with no capability to the object at all.)
+ */
+TEST_F(caps, revoke_unwritable_arg)
+{
+	struct capstore_cap_info info;
+	struct capstore_revoke *arg;
+	long caps0;
+	int seg, fd;
+
+	seg = capstore_node_create(self->work, 10, CAPSTORE_KIND_SEGMENT,
+				   SEG_SIZE, 0);
+	ASSERT_LE(0, seg);
+	caps0 = cs_store_get(cs_test_dev(), "open_caps");
+	arg = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, arg);
+	memset(arg, 0, sizeof(*arg));
+	arg->size = sizeof(*arg);
+	arg->out_fd = -1;
+	ASSERT_EQ(0, mprotect(arg, 4096, PROT_READ));
+
+	EXPECT_EQ(-EFAULT, SYS(ioctl(seg, CAPSTORE_REVOKE, arg)));
+	EXPECT_EQ(caps0, cs_store_get(cs_test_dev(), "open_caps"));
+	EXPECT_EQ(0, capstore_cap_info(seg, &info))
+		TH_LOG("the caller's capability died with the failed revoke");
+	fd = capstore_node_fetch(self->work, 10, 0);
+	EXPECT_LE(0, fd)
+		TH_LOG("the slot's capability died with the failed revoke");
+	if (fd >= 0)
+		close(fd);
+
+	/* A revoke that can answer still works. */
+	fd = capstore_cap_revoke(seg, 0);
+	EXPECT_LE(0, fd);
+	EXPECT_EQ(-EKEYREVOKED, capstore_node_fetch(self->work, 10, 0));
+	EXPECT_EQ(0, capstore_cap_destroy(fd >= 0 ? fd : seg, 0));
+	if (fd >= 0)
+		close(fd);
+	close(seg);
+	capstore_node_clear(self->work, 10, 0);
+	munmap(arg, 4096);
 }
 
 CS_HARNESS_MAIN

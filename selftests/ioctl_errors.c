@@ -140,7 +140,7 @@ TEST_F(store, control_fields)
 	struct capstore_attach att = { .size = sizeof(att) };
 	int fd;
 
-	root.flags = 2;
+	root.flags = 4;
 	EXPECT_EQ(-EINVAL, xioctl(self->ctl, CAPSTORE_ROOT, &root));
 	root.flags = 0;
 	root.store_id = 999;
@@ -301,7 +301,7 @@ TEST_F(store, create_fields)
 	cr.seg_size = 4096;
 	EXPECT_EQ(-EINVAL, xioctl(self->root, CAPSTORE_CREATE, &cr));
 	cr.seg_size = 0;
-	cr.flags = 2;
+	cr.flags = 4;
 	EXPECT_EQ(-EINVAL, xioctl(self->root, CAPSTORE_CREATE, &cr));
 	cr.flags = 0;
 	cr.__reserved = 1;
@@ -329,7 +329,7 @@ TEST_F(store, slot_fields)
 	EXPECT_EQ(-ENOENT, capstore_node_fetch(self->root, 31, 0));
 	EXPECT_EQ(-EINVAL, capstore_node_fetch(self->root, 32, 0));
 	EXPECT_EQ(-EINVAL, capstore_node_fetch(self->root, ~0u, 0));
-	EXPECT_EQ(-EINVAL, capstore_node_fetch(self->root, 0, 2));
+	EXPECT_EQ(-EINVAL, capstore_node_fetch(self->root, 0, 4));
 	EXPECT_EQ(-EINVAL, capstore_node_store(self->root, 32, self->seg, 0));
 	EXPECT_EQ(-EINVAL, capstore_node_store(self->root, 1, self->seg, 1));
 	EXPECT_EQ(-EINVAL, capstore_node_clear(self->root, 32, 0));

@@ -102,13 +102,13 @@ TEST_F(lib, control_open)
 
 	fd = capstore_control_open(0);
 	ASSERT_LE(0, fd);
-	EXPECT_FALSE(cloexec(fd));
+	EXPECT_TRUE(cloexec(fd));
 	close(fd);
 	fd = capstore_control_open(CAPSTORE_FD_CLOEXEC);
 	ASSERT_LE(0, fd);
 	EXPECT_TRUE(cloexec(fd));
 	close(fd);
-	EXPECT_EQ(-EINVAL, capstore_control_open(2));
+	EXPECT_EQ(-EINVAL, capstore_control_open(4));
 	EXPECT_EQ(-EINVAL, capstore_control_open(~0U));
 	EXPECT_EQ(ERRNO_MARK, errno);
 }
@@ -530,7 +530,7 @@ TEST_F(lib, root_open)
 
 	fd = capstore_root_open(self->ctl, self->id, 0);
 	ASSERT_LE(0, fd);
-	EXPECT_FALSE(cloexec(fd));
+	EXPECT_TRUE(cloexec(fd));
 	ASSERT_EQ(0, capstore_cap_info(fd, &info));
 	EXPECT_EQ((uint32_t)CAPSTORE_KIND_NODE, info.out_kind);
 	EXPECT_EQ((uint32_t)CAPSTORE_RIGHTS_ALL, info.out_rights);
@@ -538,7 +538,7 @@ TEST_F(lib, root_open)
 	close(fd);
 	EXPECT_TRUE(cloexec(self->root));
 	EXPECT_EQ(-ENOENT, capstore_root_open(self->ctl, 9999, 0));
-	EXPECT_EQ(-EINVAL, capstore_root_open(self->ctl, self->id, 2));
+	EXPECT_EQ(-EINVAL, capstore_root_open(self->ctl, self->id, 4));
 	EXPECT_EQ(-ENOTTY, capstore_root_open(self->node, self->id, 0));
 	EXPECT_EQ(-EBADF, capstore_root_open(-1, self->id, 0));
 	EXPECT_EQ(ERRNO_MARK, errno);
@@ -574,7 +574,7 @@ TEST_F(lib, cap_restrict)
 
 	fd = capstore_cap_restrict(self->seg, ro, 0);
 	ASSERT_LE(0, fd);
-	EXPECT_FALSE(cloexec(fd));
+	EXPECT_TRUE(cloexec(fd));
 	ASSERT_EQ(0, capstore_cap_info(fd, &info));
 	EXPECT_EQ(ro, info.out_rights);
 	/* rights only shrink */
@@ -586,7 +586,7 @@ TEST_F(lib, cap_restrict)
 	EXPECT_TRUE(cloexec(weak));
 	EXPECT_EQ(-EPERM, capstore_cap_restrict(weak, ro, 0));
 	EXPECT_EQ(-EINVAL, capstore_cap_restrict(self->seg, 1U << 20, 0));
-	EXPECT_EQ(-EINVAL, capstore_cap_restrict(self->seg, ro, 2));
+	EXPECT_EQ(-EINVAL, capstore_cap_restrict(self->seg, ro, 4));
 	EXPECT_EQ(-EBADF, capstore_cap_restrict(-1, ro, 0));
 	EXPECT_EQ(-ENOTTY, capstore_cap_restrict(self->pipe[0], ro, 0));
 	close(weak);
@@ -668,7 +668,7 @@ TEST_F(lib, cap_revoke)
 	ro = capstore_cap_restrict(self->seg, CAPSTORE_RIGHT_READ, 0);
 	ASSERT_LE(0, ro);
 	EXPECT_EQ(-EPERM, capstore_cap_revoke(ro, 0));
-	EXPECT_EQ(-EINVAL, capstore_cap_revoke(self->seg, 2));
+	EXPECT_EQ(-EINVAL, capstore_cap_revoke(self->seg, 4));
 	EXPECT_EQ(-EBADF, capstore_cap_revoke(-1, 0));
 	EXPECT_EQ(-ENOTTY, capstore_cap_revoke(self->pipe[0], 0));
 	fresh = capstore_cap_revoke(self->seg, CAPSTORE_FD_CLOEXEC);
@@ -701,7 +701,7 @@ TEST_F(lib, cap_forward)
 	EXPECT_EQ(-EEXIST, capstore_cap_forward(self->seg, self->node, 0, ro,
 						0));
 	EXPECT_EQ(-EINVAL, capstore_cap_forward(self->seg, self->node, 2, ro,
-						2));
+						4));
 	EXPECT_EQ(-EINVAL, capstore_cap_forward(self->seg, self->node,
 						CAPSTORE_NODE_SLOTS, ro, 0));
 	EXPECT_EQ(-EBADF, capstore_cap_forward(self->seg, -1, 2, ro, 0));
@@ -770,7 +770,7 @@ TEST_F(lib, node_create)
 	seg = capstore_node_create(self->node, 3, CAPSTORE_KIND_SEGMENT, 8192,
 				   0);
 	ASSERT_LE(0, seg);
-	EXPECT_FALSE(cloexec(seg));
+	EXPECT_TRUE(cloexec(seg));
 	ASSERT_EQ(0, capstore_cap_info(seg, &info));
 	EXPECT_EQ((uint32_t)CAPSTORE_KIND_SEGMENT, info.out_kind);
 	EXPECT_EQ((uint32_t)CAPSTORE_RIGHTS_ALL, info.out_rights);
@@ -793,7 +793,7 @@ TEST_F(lib, node_create)
 						CAPSTORE_NODE_SLOTS,
 						CAPSTORE_KIND_NODE, 0, 0));
 	EXPECT_EQ(-EINVAL, capstore_node_create(self->node, 5,
-						CAPSTORE_KIND_NODE, 0, 2));
+						CAPSTORE_KIND_NODE, 0, 4));
 	ro = capstore_cap_restrict(self->node, CAPSTORE_RIGHT_READ |
 				   CAPSTORE_RIGHT_GRANT, 0);
 	ASSERT_LE(0, ro);
@@ -824,7 +824,7 @@ TEST_F(lib, node_fetch)
 
 	fd = capstore_node_fetch(self->node, 0, 0);
 	ASSERT_LE(0, fd);
-	EXPECT_FALSE(cloexec(fd));
+	EXPECT_TRUE(cloexec(fd));
 	close(fd);
 	fd = capstore_node_fetch_info(self->node, 0, CAPSTORE_FD_CLOEXEC,
 				      &kind, &rights);
@@ -851,7 +851,7 @@ TEST_F(lib, node_fetch)
 	EXPECT_EQ(-ENOENT, capstore_node_fetch(self->node, 7, 0));
 	EXPECT_EQ(-EINVAL, capstore_node_fetch(self->node,
 					       CAPSTORE_NODE_SLOTS, 0));
-	EXPECT_EQ(-EINVAL, capstore_node_fetch(self->node, 0, 2));
+	EXPECT_EQ(-EINVAL, capstore_node_fetch(self->node, 0, 4));
 	fd = capstore_cap_restrict(self->node, CAPSTORE_RIGHT_READ, 0);
 	ASSERT_LE(0, fd);
 	EXPECT_EQ(-EPERM, capstore_node_fetch(fd, 0, 0));

@@ -90,7 +90,7 @@ static inline void capstore_prep_info(struct io_uring_sqe *sqe, int fd,
  * @fd: the capability
  * @arg: the command's structure; valid until the completion arrives
  * @rights: CAPSTORE_RIGHT_* bits of the new capability
- * @flags: CAPSTORE_FD_CLOEXEC or 0
+ * @flags: 0 (close-on-exec) or CAPSTORE_FD_KEEP_EXEC
  *
  * The completion's res is the new capability, also in @arg->out_fd.
  */
@@ -115,7 +115,7 @@ static inline void capstore_prep_restrict(struct io_uring_sqe *sqe, int fd,
  * @slot: the empty slot that receives the new object's capability
  * @kind: CAPSTORE_KIND_SEGMENT or CAPSTORE_KIND_NODE
  * @seg_size: a segment's size in bytes; 0 for a node
- * @flags: CAPSTORE_FD_CLOEXEC or 0
+ * @flags: 0 (close-on-exec) or CAPSTORE_FD_KEEP_EXEC
  *
  * The completion's res is the new capability, also in @arg->out_fd.
  */
@@ -141,7 +141,7 @@ static inline void capstore_prep_create(struct io_uring_sqe *sqe,
  * @node_fd: the node
  * @arg: the command's structure; valid until the completion arrives
  * @slot: the slot
- * @flags: CAPSTORE_FD_CLOEXEC or 0
+ * @flags: 0 (close-on-exec) or CAPSTORE_FD_KEEP_EXEC
  *
  * The completion's res is the capability, also in @arg->out_fd; its kind
  * and rights arrive in @arg->out_kind and @arg->out_rights.
@@ -222,7 +222,7 @@ static inline void capstore_prep_destroy(struct io_uring_sqe *sqe, int fd,
  * @sqe: the submission queue entry
  * @fd: the capability
  * @arg: the command's structure; valid until the completion arrives
- * @flags: CAPSTORE_FD_CLOEXEC or 0
+ * @flags: 0 (close-on-exec) or CAPSTORE_FD_KEEP_EXEC
  *
  * The completion's res is the fresh capability, also in @arg->out_fd.
  */
@@ -246,7 +246,7 @@ static inline void capstore_prep_revoke(struct io_uring_sqe *sqe, int fd,
  *	capability: an ordinary fd, never a registered index
  * @slot: an empty slot of that node
  * @rights: the rights of the delegated capability
- * @flags: CAPSTORE_FD_CLOEXEC or 0
+ * @flags: 0 (close-on-exec) or CAPSTORE_FD_KEEP_EXEC
  *
  * The completion's res is the delegated capability, also in @arg->out_fd.
  */

@@ -22,7 +22,9 @@
  *   A variant adds a suffix to the name it varies: capstore_node_fetch_info().
  * - Capabilities are file descriptors. A call that makes one (open, create,
  *   fetch, restrict) returns it, a number >= 0, and takes flags that may
- *   hold CAPSTORE_FD_CLOEXEC. Other calls return 0, or a byte count.
+ *   hold CAPSTORE_FD_KEEP_EXEC. Every fd made is close-on-exec unless the
+ *   call is given that flag (CAPSTORE_FD_CLOEXEC is accepted and changes
+ *   nothing). Other calls return 0, or a byte count.
  * - On failure every call returns a negative errno value, -ENOENT say; the
  *   table in <linux/capstore.h> says what each one means, and this header
  *   includes <errno.h> to name them. errno itself is left as it was.
@@ -72,7 +74,7 @@ extern "C" {
 
 /**
  * capstore_control_open() - open the control device
- * @flags: CAPSTORE_FD_CLOEXEC or 0
+ * @flags: 0 (close-on-exec) or CAPSTORE_FD_KEEP_EXEC
  *
  * Return: a file descriptor for CAPSTORE_CONTROL_DEVICE, or -errno:
  * -ENOENT if the device does not exist (the module is not loaded).
@@ -123,7 +125,7 @@ int capstore_store_checkpoint(int control_fd, uint32_t store_id,
  * capstore_root_open() - get a capability to the root node of a store
  * @control_fd: the control device
  * @store_id: the store
- * @flags: CAPSTORE_FD_CLOEXEC or 0
+ * @flags: 0 (close-on-exec) or CAPSTORE_FD_KEEP_EXEC
  *
  * The bootstrap: the only way to a capability that nobody handed over.
  *
@@ -248,7 +250,7 @@ int capstore_cap_info(int fd, struct capstore_cap_info *info);
  * @fd: the capability
  * @rights: CAPSTORE_RIGHT_* bits of the new capability, a subset of @fd's
  *	(CAPSTORE_RIGHT_WEAK may be added, never removed)
- * @flags: CAPSTORE_FD_CLOEXEC or 0
+ * @flags: 0 (close-on-exec) or CAPSTORE_FD_KEEP_EXEC
  *
  * Return: the new capability, or -errno: -EPERM if @rights are not a
  * subset of @fd's.
@@ -304,7 +306,7 @@ int capstore_cap_destroy(int fd, unsigned int flags);
 /**
  * capstore_cap_revoke() - revoke every capability to an object
  * @fd: the capability; needs CAPSTORE_RIGHT_DESTROY
- * @flags: CAPSTORE_FD_CLOEXEC or 0
+ * @flags: 0 (close-on-exec) or CAPSTORE_FD_KEEP_EXEC
  *
  * Moves the object to a new generation: every capability to it, open or
  * stored, @fd included, is dead from now on; the data stays.
@@ -321,7 +323,7 @@ int capstore_cap_revoke(int fd, unsigned int flags);
  * @slot: an empty slot of that node
  * @rights: the rights of the delegated capability: a subset of those of
  *	@fd, without CAPSTORE_RIGHT_DESTROY
- * @flags: CAPSTORE_FD_CLOEXEC or 0
+ * @flags: 0 (close-on-exec) or CAPSTORE_FD_KEEP_EXEC
  *
  * Makes a forwarder that holds @fd and returns a capability made through
  * it, to hand to someone else. Destroying or revoking the forwarder (fetch
@@ -369,7 +371,7 @@ int capstore_section_end(int fd, unsigned int flags);
  * @kind: CAPSTORE_KIND_SEGMENT or CAPSTORE_KIND_NODE
  * @seg_size: a segment's size in bytes, a multiple of the page size;
  *	0 for a node
- * @flags: CAPSTORE_FD_CLOEXEC or 0
+ * @flags: 0 (close-on-exec) or CAPSTORE_FD_KEEP_EXEC
  *
  * Return: a capability with every right to the new object, or -errno:
  * -EEXIST if @slot is occupied.
@@ -381,7 +383,7 @@ int capstore_node_create(int node_fd, unsigned int slot, unsigned int kind,
  * capstore_node_fetch() - get the capability held in a node slot
  * @node_fd: the node; needs READ and GRANT
  * @slot: the slot
- * @flags: CAPSTORE_FD_CLOEXEC or 0
+ * @flags: 0 (close-on-exec) or CAPSTORE_FD_KEEP_EXEC
  *
  * Through a weak node the capability comes out weak and without WRITE
  * and DESTROY.
@@ -394,7 +396,7 @@ int capstore_node_fetch(int node_fd, unsigned int slot, unsigned int flags);
  * capstore_node_fetch_info() - capstore_node_fetch(), with kind and rights
  * @node_fd: the node; needs READ and GRANT
  * @slot: the slot
- * @flags: CAPSTORE_FD_CLOEXEC or 0
+ * @flags: 0 (close-on-exec) or CAPSTORE_FD_KEEP_EXEC
  * @kind: if not NULL, receives the capability's CAPSTORE_KIND_*
  * @rights: if not NULL, receives its CAPSTORE_RIGHT_* bits
  *

@@ -8,11 +8,13 @@
 
 int capstore_control_open(unsigned int flags)
 {
+	const unsigned int both = CAPSTORE_FD_CLOEXEC | CAPSTORE_FD_KEEP_EXEC;
 	int oflags = O_RDWR;
 
-	if (flags & ~CAPSTORE_FD_CLOEXEC)
+	/* Close-on-exec unless asked otherwise, like the module's fds. */
+	if ((flags & ~both) || (flags & both) == both)
 		return -EINVAL;
-	if (flags & CAPSTORE_FD_CLOEXEC)
+	if (!(flags & CAPSTORE_FD_KEEP_EXEC))
 		oflags |= O_CLOEXEC;
 	return sys_open(CAPSTORE_CONTROL_DEVICE, oflags);
 }

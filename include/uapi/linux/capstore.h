@@ -64,7 +64,11 @@
  * A command that fails changes nothing (a checkpoint that fails may shut
  * the store down: Documentation/checkpoints.rst, "After a failed
  * checkpoint"), but for EFAULT writing the out_* fields back: the command
- * took effect, and a capability it made is closed.
+ * took effect, and a capability it made is closed. CAPSTORE_REVOKE is the
+ * exception: it writes its structure back (out_fd, the fd it is about to
+ * install) before it revokes, so for it EFAULT means nothing was revoked
+ * and the caller's capability still works; out_fd is meaningful only if
+ * the call succeeds.
  */
 
 /**
@@ -118,8 +122,29 @@ enum capstore_kind {
 #define CAPSTORE_RIGHTS_MASK		(CAPSTORE_RIGHTS_ALL | \
 					 CAPSTORE_RIGHT_WEAK)
 
-/** CAPSTORE_FD_CLOEXEC - flag: the new file descriptor is close-on-exec */
+/**
+ * DOC: New file descriptors and exec
+ *
+ * Every file descriptor the module makes (by the commands that make one:
+ * CAPSTORE_ROOT, CAPSTORE_CREATE, CAPSTORE_FETCH, CAPSTORE_RESTRICT,
+ * CAPSTORE_REVOKE, CAPSTORE_FORWARD, by ioctl or io_uring) is
+ * close-on-exec, as pidfd_open(), io_uring_setup() and fsopen() make
+ * theirs: a capability is authority, and a program that execs a helper
+ * must hand it over on purpose. The flags field of those commands takes:
+ *
+ * - CAPSTORE_FD_KEEP_EXEC: the new fd stays open across execve(2) (it is
+ *   made without FD_CLOEXEC); fcntl(F_SETFD) can change that later, as for
+ *   any fd;
+ * - CAPSTORE_FD_CLOEXEC: the default, accepted for compatibility with
+ *   programs written when it was not; it changes nothing.
+ *
+ * Both together: EINVAL.
+ */
+
+/** CAPSTORE_FD_CLOEXEC - flag: close-on-exec, the default (no effect) */
 #define CAPSTORE_FD_CLOEXEC		(1U << 0)
+/** CAPSTORE_FD_KEEP_EXEC - flag: the new fd stays open across execve() */
+#define CAPSTORE_FD_KEEP_EXEC		(1U << 1)
 
 enum {
 	CAPSTORE_CMD_BASE = 0x80,
@@ -185,7 +210,8 @@ struct capstore_detach {
 /**
  * struct capstore_root - ioctl(CAPSTORE_ROOT)
  * @size: sizeof(struct capstore_root)
- * @flags: CAPSTORE_FD_CLOEXEC
+ * @flags: CAPSTORE_FD_KEEP_EXEC, or 0: the new fd is close-on-exec
+ *	(CAPSTORE_FD_CLOEXEC, accepted, is the default)
  * @store_id: the store
  * @out_fd: a capability with every right to the store's root node
  *
@@ -253,7 +279,8 @@ struct capstore_cap_info {
 /**
  * struct capstore_restrict - ioctl(CAPSTORE_RESTRICT)
  * @size: sizeof(struct capstore_restrict)
- * @flags: CAPSTORE_FD_CLOEXEC
+ * @flags: CAPSTORE_FD_KEEP_EXEC, or 0: the new fd is close-on-exec
+ *	(CAPSTORE_FD_CLOEXEC, accepted, is the default)
  * @rights: the rights of the new capability; EPERM unless they are a
  *	subset of this capability's (CAPSTORE_RIGHT_WEAK may be added, not
  *	removed)
@@ -270,7 +297,8 @@ struct capstore_restrict {
 /**
  * struct capstore_create - ioctl(CAPSTORE_CREATE), on a node capability
  * @size: sizeof(struct capstore_create)
- * @flags: CAPSTORE_FD_CLOEXEC
+ * @flags: CAPSTORE_FD_KEEP_EXEC, or 0: the new fd is close-on-exec
+ *	(CAPSTORE_FD_CLOEXEC, accepted, is the default)
  * @kind: enum capstore_kind of the new object
  * @slot: the node slot that receives a capability to the new object;
  *	EEXIST if it is occupied
@@ -296,7 +324,8 @@ struct capstore_create {
 /**
  * struct capstore_fetch - ioctl(CAPSTORE_FETCH), on a node capability
  * @size: sizeof(struct capstore_fetch)
- * @flags: CAPSTORE_FD_CLOEXEC
+ * @flags: CAPSTORE_FD_KEEP_EXEC, or 0: the new fd is close-on-exec
+ *	(CAPSTORE_FD_CLOEXEC, accepted, is the default)
  * @slot: the slot to fetch
  * @out_fd: the capability held in the slot
  * @out_kind: its enum capstore_kind
@@ -371,14 +400,16 @@ struct capstore_destroy {
 /**
  * struct capstore_revoke - ioctl(CAPSTORE_REVOKE)
  * @size: sizeof(struct capstore_revoke)
- * @flags: CAPSTORE_FD_CLOEXEC
+ * @flags: CAPSTORE_FD_KEEP_EXEC, or 0: the new fd is close-on-exec
+ *	(CAPSTORE_FD_CLOEXEC, accepted, is the default)
  * @out_fd: a fresh capability to the object, with the caller's rights
  * @__reserved: must be 0
  *
  * Revokes every outstanding capability to the object, open or stored in a
  * slot, the caller's included, by moving the object to a new generation;
  * the data stays. Pages mapped through the old capabilities are unmapped.
- * Needs DESTROY.
+ * Needs DESTROY. If the structure cannot be written back the call fails
+ * with EFAULT before anything is revoked.
  */
 struct capstore_revoke {
 	__u32 size;
@@ -413,7 +444,8 @@ struct capstore_section {
 /**
  * struct capstore_forward - ioctl(CAPSTORE_FORWARD)
  * @size: sizeof(struct capstore_forward)
- * @flags: CAPSTORE_FD_CLOEXEC
+ * @flags: CAPSTORE_FD_KEEP_EXEC, or 0: the new fd is close-on-exec
+ *	(CAPSTORE_FD_CLOEXEC, accepted, is the default)
  * @node_fd: a node capability (WRITE and GRANT, not weak) of the same
  *	store, whose slot @slot receives the forwarder's control capability
  * @slot: an empty slot of that node (EEXIST otherwise)
