@@ -204,6 +204,7 @@ void cs_otable_init(struct cs_store *s);
 void cs_otable_destroy(struct cs_store *s);
 int cs_otable_get(struct cs_store *s, u64 oid, struct capstore_dobj *out);
 int cs_otable_put(struct cs_store *s, u64 oid, const struct capstore_dobj *o);
+int cs_otable_set_gen(struct cs_store *s, u64 oid, u64 gen);
 int cs_otable_new(struct cs_store *s, u32 kind, u64 size, u64 *oid);
 int cs_otable_freeze(struct cs_store *s, struct list_head *objs);
 void cs_otable_set_data(struct cs_store *s, u64 oid,
