@@ -19,6 +19,16 @@
  *        checkpoint stays wrong to the end. Then: no checkpoint failed,
  *        the store is not shut down; detach, attach, and every page of
  *        every segment reads back exactly (fsck on the host after).
+ *
+ *   double_free_commits_nothing
+ *        On a store the test formats on $CS_TEST_DEV: a one-page segment
+ *        is written and committed; detached, the image is changed so that
+ *        the space map says its data block is free (leaf and header
+ *        resealed). Attached again, the segment is destroyed and a
+ *        checkpoint asked for: freeing the block a second time shuts the
+ *        store down, and that checkpoint must fail with EIO and commit
+ *        nothing (seq unchanged); after detach and attach the store is at
+ *        the same seq and the segment is still there.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -28,12 +38,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <stddef.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cs_harness.h"
 #include "cs_test.h"
+
+/* The tools' CRC and verifiers: to reseal what a test changes. */
+#include "../common/crc32c.c"
+#include "../common/verify.c"
 
 #define PAGE		4096
 #define WPP		(PAGE / 8)
@@ -276,6 +292,148 @@ TEST_F_TIMEOUT(cr, revoke_vs_commit, 600)
 	EXPECT_EQ(0ul, bad) TH_LOG("%lu of %u pages lost", bad,
 				   rounds * nobjs);
 	EXPECT_EQ(0, get("shutdown"));
+}
+
+/* --- a shut-down store commits nothing --------------------------------- */
+
+#define BS CAPSTORE_BLOCK_SIZE
+
+static void *blk_alloc(void)
+{
+	void *p = NULL;
+
+	return posix_memalign(&p, BS, BS) ? NULL : p;
+}
+
+static int blk_io(int wr, uint64_t blkno, void *buf)
+{
+	int fd = open(cs_test_dev(), (wr ? O_WRONLY : O_RDONLY) | O_DIRECT);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = wr ? pwrite(fd, buf, BS, blkno * BS) :
+		 pread(fd, buf, BS, blkno * BS);
+	if (wr && n == BS && fsync(fd))
+		n = -1;
+	close(fd);
+	return n == BS ? 0 : -EIO;
+}
+
+static int header_ok(const struct capstore_dhdr *h)
+{
+	return le64toh(h->magic) == CAPSTORE_HDR_MAGIC &&
+	       le32toh(h->crc) == capstore_crc_block_excl(h,
+					offsetof(struct capstore_dhdr, crc));
+}
+
+TEST(double_free_commits_nothing)
+{
+	struct capstore_dsb *sb = blk_alloc();
+	struct capstore_dhdr *h = blk_alloc(), *best = blk_alloc();
+	void *leaf = blk_alloc();
+	struct capstore_dobj *rec = leaf;
+	uint64_t *page = blk_alloc(), hblk = 0, b = 0, seq;
+	uint32_t id;
+	unsigned int slot, i;
+	uint8_t *bits;
+	int root, seg;
+
+	ASSERT_TRUE(sb && h && best && leaf && page);
+	cs_detach_stale();
+	ASSERT_EQ(0, system("capstore format --force $CS_TEST_DEV >/dev/null"));
+
+	/* A committed one-page segment in root slot 0. */
+	ASSERT_EQ(0, cs_attach(&id));
+	root = cs_root(id);
+	ASSERT_LE(0, root);
+	seg = capstore_node_create(root, 0, CAPSTORE_KIND_SEGMENT, BS,
+				   CAPSTORE_FD_CLOEXEC);
+	ASSERT_LE(0, seg);
+	fill(page, 7, 7);
+	ASSERT_EQ(BS, capstore_segment_pwrite(seg, page, BS, 0));
+	ASSERT_EQ(0, capstore_cap_checkpoint(root, 0, NULL));
+	close(seg);
+	close(root);
+	ASSERT_EQ(0, cs_detach(id));
+
+	/* The newest header, the segment's block, and the space map. */
+	ASSERT_EQ(0, blk_io(0, 0, sb));
+	memset(best, 0, BS);
+	for (slot = 0; slot < le32toh(sb->header_slots); slot++) {
+		uint64_t blkno = le64toh(sb->header_start) + slot;
+
+		ASSERT_EQ(0, blk_io(0, blkno, h));
+		if (header_ok(h) && le64toh(h->seq) > le64toh(best->seq)) {
+			memcpy(best, h, BS);
+			hblk = blkno;
+		}
+	}
+	ASSERT_NE((uint64_t)0, hblk);
+	ASSERT_EQ(0, best->otable.height);
+	ASSERT_EQ(0, best->spacemap.height);
+	ASSERT_EQ(0, blk_io(0, le64toh(best->otable.root.blkno), leaf));
+	for (i = 0; i < CAPSTORE_OBJS_PER_BLOCK; i++)
+		if (le32toh(rec[i].kind) == CAPSTORE_DOBJ_SEGMENT)
+			break;
+	ASSERT_GT((unsigned int)CAPSTORE_OBJS_PER_BLOCK, i);
+	ASSERT_EQ(0, rec[i].data.height);
+	b = le64toh(rec[i].data.root.blkno);
+	ASSERT_NE((uint64_t)0, b);
+	ASSERT_EQ(0, blk_io(0, le64toh(best->spacemap.root.blkno), leaf));
+	bits = leaf;
+	ASSERT_TRUE((bits[b / 8] >> (b % 8)) & 1);
+	bits[b / 8] &= ~(1u << (b % 8));
+	ASSERT_EQ(0, blk_io(1, le64toh(best->spacemap.root.blkno), leaf));
+	best->spacemap.root.crc = htole32(capstore_crc(leaf, BS));
+	best->used_blocks = htole64(le64toh(best->used_blocks) - 1);
+	best->crc = htole32(capstore_crc_block_excl(best,
+			offsetof(struct capstore_dhdr, crc)));
+	ASSERT_EQ(0, blk_io(1, hblk, best));
+	TH_LOG("block %" PRIu64 " of the segment marked free at seq %" PRIu64,
+	       b, (uint64_t)le64toh(best->seq));
+
+	/* Destroy it: the checkpoint frees the block a second time. */
+	ASSERT_EQ(0, cs_attach(&id));
+	seq = get("seq");
+	root = cs_root(id);
+	ASSERT_LE(0, root);
+	seg = capstore_node_fetch(root, 0, CAPSTORE_FD_CLOEXEC);
+	ASSERT_LE(0, seg);
+	ASSERT_EQ(0, capstore_cap_destroy(seg, 0));
+	close(seg);
+	EXPECT_EQ(-EIO, capstore_cap_checkpoint(root, 0, NULL));
+	EXPECT_EQ(1, get("shutdown"));
+	EXPECT_EQ(seq, (uint64_t)get("seq"))
+		TH_LOG("a shut-down store committed a checkpoint");
+	EXPECT_TRUE(cs_kmsg_contains("freeing a free block"));
+	close(root);
+	ASSERT_EQ(0, cs_detach(id));
+
+	/* The recovery point is the checkpoint before: the segment is there. */
+	ASSERT_EQ(0, cs_attach(&id));
+	EXPECT_EQ(seq, (uint64_t)get("seq"));
+	root = cs_root(id);
+	ASSERT_LE(0, root);
+	seg = capstore_node_fetch(root, 0, CAPSTORE_FD_CLOEXEC);
+	EXPECT_LE(0, seg);
+	if (seg >= 0) {
+		uint64_t *want = blk_alloc();
+
+		ASSERT_NE(NULL, want);
+		fill(want, 7, 7);
+		EXPECT_EQ(BS, capstore_segment_pread(seg, page, BS, 0));
+		EXPECT_EQ(0, memcmp(page, want, BS));
+		free(want);
+		close(seg);
+	}
+	close(root);
+	EXPECT_EQ(0, cs_detach(id));
+	free(sb);
+	free(h);
+	free(best);
+	free(leaf);
+	free(page);
 }
 
 CS_HARNESS_MAIN
