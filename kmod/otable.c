@@ -136,6 +136,18 @@ fail:
 	return ERR_PTR(err);
 }
 
+/* Blocks of an object table tree of @nleaves leaves, interior ones too. */
+static u64 cs_otable_blocks(u64 nleaves)
+{
+	u64 total = nleaves, level = nleaves;
+
+	while (level > 1) {
+		level = DIV_ROUND_UP(level, CAPSTORE_FANOUT);
+		total += level;
+	}
+	return total;
+}
+
 /**
  * cs_otable_load - set up the object table of the recovered checkpoint
  * @s: the store
@@ -149,12 +161,16 @@ int cs_otable_load(struct cs_store *s, const struct capstore_dhdr *h)
 {
 	struct cs_otable *ot = &s->otable;
 	struct capstore_dobj root;
+	u64 nleaves;
 	int err;
 
 	cs_tree_init(&ot->tree, &h->otable, CAPSTORE_TREE_MAX_HEIGHT);
 	ot->next_oid = le64_to_cpu(h->next_oid);
 	ot->nobjects = le64_to_cpu(h->nobjects);
 
+	/* The table may be rewritten whole: see cs_space_meta_init(). */
+	nleaves = DIV_ROUND_UP(ot->next_oid, CAPSTORE_OBJS_PER_BLOCK);
+	cs_space_meta_init(s, cs_otable_blocks(nleaves));
 	err = cs_otable_get(s, s->root_oid, &root);
 	if (!err && le32_to_cpu(root.kind) != CAPSTORE_DOBJ_NODE) {
 		cs_err(s, "corrupt object table: root object %llu is not a node",
@@ -312,8 +328,24 @@ int cs_otable_new(struct cs_store *s, u32 kind, u64 size, u64 *oid)
 	id = ot->next_oid;
 	leaf = cs_oleaf_get(s, id / CAPSTORE_OBJS_PER_BLOCK);
 	err = PTR_ERR_OR_ZERO(leaf);
-	if (!err)
-		err = cs_oleaf_modify(ot, leaf);
+	if (err)
+		goto out;
+	/*
+	 * The first id of a leaf grows the table: the blocks it gains are
+	 * paid for now, or the create fails (ENOSPC), never the checkpoint.
+	 * Callers hold wr_sys, so the epoch stays. (Should the leaf then fail
+	 * to change, ENOMEM, the promise stays: a few blocks too many.)
+	 */
+	if (id % CAPSTORE_OBJS_PER_BLOCK == 0) {
+		u64 n = id / CAPSTORE_OBJS_PER_BLOCK;
+
+		err = cs_space_reserve_meta(s, READ_ONCE(s->epoch),
+					    cs_otable_blocks(n + 1) -
+					    cs_otable_blocks(n));
+		if (err)
+			goto out;
+	}
+	err = cs_oleaf_modify(ot, leaf);
 	if (err)
 		goto out;
 	o = &leaf->rec[id % CAPSTORE_OBJS_PER_BLOCK];

@@ -29,6 +29,19 @@
  *        store down, and that checkpoint must fail with EIO and commit
  *        nothing (seq unchanged); after detach and attach the store is at
  *        the same seq and the segment is still there.
+ *
+ *   create_destroy_full
+ *        On a 16 MiB store the test formats on $CS_TEST_DEV, with
+ *        scheduled checkpoints off: a segment fills the store with pwrite
+ *        until ENOSPC, a checkpoint commits it, a 16-page segment
+ *        destroyed and a checkpoint give a little room back. Then
+ *        CR_CYCLES (8000) times, with no checkpoint in between: create a
+ *        one-page segment into a root slot, destroy it, clear the slot
+ *        (creates may fail with ENOSPC, nothing else may). Every id is
+ *        new, so the object table grows by a leaf per 64 creates. The
+ *        checkpoint after must commit, the store must not be shut down;
+ *        once the filling segment is destroyed and committed, creates
+ *        succeed again; detach and attach, fsck on the host.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -434,6 +447,89 @@ TEST(double_free_commits_nothing)
 	free(best);
 	free(leaf);
 	free(page);
+}
+
+/* --- creates and destroys on a full store ------------------------------- */
+
+TEST_F_TIMEOUT(cr, create_destroy_full, 300)
+{
+	unsigned long cycles = env_ul("CR_CYCLES", 8000, 1000000), i;
+	unsigned long made = 0, nospc = 0;
+	static uint64_t big[16 * WPP];
+	uint64_t off = 0;
+	int f, m, c, ret;
+	ssize_t n;
+
+	/* The fixture attached the store on the disk: format it afresh. */
+	close(self->root);
+	ASSERT_EQ(0, cs_detach(self->id));
+	ASSERT_EQ(0, system("capstore format --force $CS_TEST_DEV >/dev/null"));
+	ASSERT_EQ(0, cs_attach(&self->id));
+	self->root = cs_root(self->id);
+	ASSERT_LE(0, self->root);
+	ASSERT_EQ(0, cs_store_set(cs_test_dev(), "interval_ms", "0"));
+
+	f = capstore_node_create(self->root, 1, CAPSTORE_KIND_SEGMENT,
+				 16 * PAGE, CAPSTORE_FD_CLOEXEC);
+	ASSERT_LE(0, f);
+	ASSERT_EQ(16 * PAGE, capstore_segment_pwrite(f, big, 16 * PAGE, 0));
+	m = capstore_node_create(self->root, 2, CAPSTORE_KIND_SEGMENT,
+				 64ull << 20, CAPSTORE_FD_CLOEXEC);
+	ASSERT_LE(0, m);
+	for (;;) {
+		n = capstore_segment_pwrite(m, big, sizeof(big), off);
+		if (n <= 0)
+			break;
+		off += n;
+	}
+	EXPECT_EQ(-ENOSPC, n);
+	ASSERT_EQ(0, capstore_cap_checkpoint(self->root, 0, NULL));
+	ASSERT_EQ(0, capstore_cap_destroy(f, 0));
+	close(f);
+	ASSERT_EQ(0, capstore_cap_checkpoint(self->root, 0, NULL));
+	TH_LOG("filled %" PRIu64 " pages; %lld blocks free", off / PAGE,
+	       get("free_blocks"));
+
+	for (i = 0; i < cycles; i++) {
+		c = capstore_node_create(self->root, 3, CAPSTORE_KIND_SEGMENT,
+					 PAGE, CAPSTORE_FD_CLOEXEC);
+		if (c >= 0) {
+			made++;
+			EXPECT_EQ(0, capstore_cap_destroy(c, 0));
+			close(c);
+		} else if (c == -ENOSPC) {
+			nospc++;
+		} else {
+			EXPECT_EQ(-ENOSPC, c) TH_LOG("create %lu", i);
+			break;
+		}
+		ret = capstore_node_clear(self->root, 3, 0);
+		if (ret && ret != -ENOSPC && ret != -ENOENT) {
+			EXPECT_EQ(0, ret) TH_LOG("clear %lu", i);
+			break;
+		}
+		if (get("shutdown")) {
+			TH_LOG("shut down after %lu cycles", i);
+			break;
+		}
+	}
+	TH_LOG("%lu cycles: %lu made and destroyed, %lu ENOSPC", i, made,
+	       nospc);
+	EXPECT_EQ(0, capstore_cap_checkpoint(self->root, 0, NULL));
+	EXPECT_EQ(0, get("shutdown"));
+	EXPECT_EQ(0, get("failed_checkpoints"));
+	/* Ids are never reused: room for creates comes from data. */
+	EXPECT_EQ(0, capstore_cap_destroy(m, 0));
+	close(m);
+	EXPECT_EQ(0, capstore_cap_checkpoint(self->root, 0, NULL));
+	c = capstore_node_create(self->root, 3, CAPSTORE_KIND_SEGMENT, PAGE,
+				 CAPSTORE_FD_CLOEXEC);
+	EXPECT_LE(0, c);
+	if (c >= 0)
+		close(c);
+	EXPECT_EQ(0, capstore_cap_checkpoint(self->root, 0, NULL));
+	EXPECT_EQ(0, get("shutdown"));
+	reattach(_metadata, self);
 }
 
 CS_HARNESS_MAIN
