@@ -32,7 +32,9 @@
  * Failing to write data (no space, no memory) fails the checkpoint and
  * changes nothing else: claimed pages stay dirty for the next one. A
  * failure once metadata is being written, or any I/O error, shuts the
- * store down; the last committed checkpoint stays the recovery point.
+ * store down; the last committed checkpoint stays the recovery point. So
+ * does damage found while the checkpoint runs (a block freed twice): a
+ * store shut down by then does not write the header.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -546,6 +548,13 @@ static int cs_cp_commit(struct cs_cp *cp)
 	err = cs_wbatch_wait(&cp->wb) ?: err;
 	if (err)
 		return err;
+	/*
+	 * Damage found on the way (a block freed twice, cs_space_free()) shut
+	 * the store down without failing a step: what was built from it must
+	 * not become the recovery point. A shut-down store commits nothing.
+	 */
+	if (cs_store_is_shutdown(s))
+		return -EIO;
 
 	h->seq = cpu_to_le64(cp->seq);
 	memcpy(h->uuid, s->geom.uuid, sizeof(h->uuid));

@@ -137,6 +137,10 @@ void cs_tree_release(struct cs_tree *t);
  *	taken for a checkpoint, not allocated yet
  * @nr_tree: blocks promised to the data-tree blocks that the checkpoints
  *	of the current and the previous epoch write, indexed by epoch & 1
+ *	(and to new object table blocks likewise)
+ * @nr_meta: blocks promised for as long as the store is attached, one per
+ *	block of the object table, so that a checkpoint can rewrite them all
+ *	while the old ones stay pinned
  * @reserve: blocks no new reservation may promise, kept for checkpoint
  *	metadata
  * @data_floor: the part of @reserve data never uses (all but the share
@@ -156,6 +160,7 @@ struct cs_space {
 	u64 nr_pinned;
 	u64 nr_reserved;
 	u64 nr_tree[2];
+	u64 nr_meta;
 	u64 reserve;
 	u64 data_floor;
 	u64 cursor;
@@ -176,6 +181,8 @@ int cs_space_reserve(struct cs_store *s);
 void cs_space_unreserve(struct cs_store *s, u64 n);
 int cs_space_reserve_tree(struct cs_store *s, u64 epoch, unsigned int n);
 void cs_space_tree_done(struct cs_store *s, u64 epoch, bool committed);
+void cs_space_meta_init(struct cs_store *s, u64 n);
+int cs_space_reserve_meta(struct cs_store *s, u64 epoch, unsigned int n);
 u64 cs_space_free_blocks(struct cs_store *s);
 u64 cs_space_reserved(struct cs_store *s);
 int cs_space_flush(struct cs_store *s, struct cs_wbatch *wb,
@@ -211,6 +218,7 @@ void cs_otable_init(struct cs_store *s);
 void cs_otable_destroy(struct cs_store *s);
 int cs_otable_get(struct cs_store *s, u64 oid, struct capstore_dobj *out);
 int cs_otable_put(struct cs_store *s, u64 oid, const struct capstore_dobj *o);
+int cs_otable_set_gen(struct cs_store *s, u64 oid, u64 gen);
 int cs_otable_new(struct cs_store *s, u32 kind, u64 size, u64 *oid);
 int cs_otable_freeze(struct cs_store *s, struct list_head *objs);
 void cs_otable_set_data(struct cs_store *s, u64 oid,

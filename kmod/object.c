@@ -180,6 +180,11 @@ int cs_object_destroy(struct file *file)
 	err = cs_object_lock(file, &k);
 	if (err)
 		return err;
+	/*
+	 * A whole free record, read from nothing: whatever data root a
+	 * checkpoint gave the live one is dropped with it, and its blocks
+	 * are freed by the checkpoint that commits this record.
+	 */
 	err = cs_otable_put(s, inode->i_ino, &rec);
 	if (err)
 		goto out;
@@ -211,7 +216,6 @@ int cs_object_revoke(struct file *file, void __user *uarg)
 	struct cs_store *s = CS_S(inode->i_sb);
 	u32 rights = cs_file_cap(file)->rights;
 	struct capstore_revoke cmd;
-	struct capstore_dobj rec;
 	struct file *fresh;
 	struct cs_kill k;
 	int fd, err;
@@ -248,11 +252,11 @@ int cs_object_revoke(struct file *file, void __user *uarg)
 		cs_object_unlock(file, &k);
 		goto out_fd;
 	}
-	err = cs_otable_get(s, inode->i_ino, &rec);
-	if (!err) {
-		rec.gen = cpu_to_le64(ci->gen + 1);
-		err = cs_otable_put(s, inode->i_ino, &rec);
-	}
+	/*
+	 * The generation alone, under the table's lock: a checkpoint may be
+	 * giving the record a new data root right now.
+	 */
+	err = cs_otable_set_gen(s, inode->i_ino, ci->gen + 1);
 	if (!err) {
 		WRITE_ONCE(ci->gen, ci->gen + 1);
 		cs_object_unmap(&k);

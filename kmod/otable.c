@@ -8,6 +8,21 @@
  * A checkpoint's snapshot freezes the leaves it will write. A change to a
  * frozen leaf before the checkpoint wrote it first copies the leaf, so the
  * checkpoint writes the records as they were at the snapshot.
+ *
+ * A checkpoint gives the records of its objects their new data roots
+ * (cs_otable_set_data()) while writers run, so no caller may read a whole
+ * record, change it and write it back in two locked sections: single
+ * fields change under the lock (cs_otable_set_gen() for revoke). The
+ * callers of cs_otable_get() and cs_otable_put() outside this file, and
+ * why they are safe:
+ *
+ *  - cs_iget() (super.c) only reads, for an inode not in memory yet; a
+ *    checkpoint sets data roots only for objects it holds in memory.
+ *  - cs_object_destroy() (object.c) writes a free record built from
+ *    nothing; cs_otable_set_data() leaves free records alone.
+ *  - the error paths of node create (node.c) and forward (forward.c) write
+ *    a free record, built from nothing, over the one cs_otable_new() just
+ *    made.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -121,6 +136,18 @@ fail:
 	return ERR_PTR(err);
 }
 
+/* Blocks of an object table tree of @nleaves leaves, interior ones too. */
+static u64 cs_otable_blocks(u64 nleaves)
+{
+	u64 total = nleaves, level = nleaves;
+
+	while (level > 1) {
+		level = DIV_ROUND_UP(level, CAPSTORE_FANOUT);
+		total += level;
+	}
+	return total;
+}
+
 /**
  * cs_otable_load - set up the object table of the recovered checkpoint
  * @s: the store
@@ -134,12 +161,16 @@ int cs_otable_load(struct cs_store *s, const struct capstore_dhdr *h)
 {
 	struct cs_otable *ot = &s->otable;
 	struct capstore_dobj root;
+	u64 nleaves;
 	int err;
 
 	cs_tree_init(&ot->tree, &h->otable, CAPSTORE_TREE_MAX_HEIGHT);
 	ot->next_oid = le64_to_cpu(h->next_oid);
 	ot->nobjects = le64_to_cpu(h->nobjects);
 
+	/* The table may be rewritten whole: see cs_space_meta_init(). */
+	nleaves = DIV_ROUND_UP(ot->next_oid, CAPSTORE_OBJS_PER_BLOCK);
+	cs_space_meta_init(s, cs_otable_blocks(nleaves));
 	err = cs_otable_get(s, s->root_oid, &root);
 	if (!err && le32_to_cpu(root.kind) != CAPSTORE_DOBJ_NODE) {
 		cs_err(s, "corrupt object table: root object %llu is not a node",
@@ -203,6 +234,13 @@ out:
  * @oid: an id already handed out
  * @o: the new record
  *
+ * Only for a record built from nothing (a free record, at destroy or to
+ * undo a create), never for one read with cs_otable_get() and changed: a
+ * checkpoint may give the record a new data root (cs_otable_set_data())
+ * between the two, and writing back the old record would put the root back
+ * to blocks that checkpoint freed. Change single fields under the table's
+ * lock instead (cs_otable_set_gen()).
+ *
  * Return: 0 or a negative errno.
  */
 int cs_otable_put(struct cs_store *s, u64 oid, const struct capstore_dobj *o)
@@ -234,6 +272,42 @@ out:
 }
 
 /**
+ * cs_otable_set_gen - give a live object's record a new generation
+ * @s: the store
+ * @oid: an id already handed out
+ * @gen: the generation
+ *
+ * Changes that field alone, under the table's lock, so that it never
+ * undoes a data root a checkpoint gave the record meanwhile.
+ *
+ * Return: 0, -ENOENT if the record is free, or a negative errno.
+ */
+int cs_otable_set_gen(struct cs_store *s, u64 oid, u64 gen)
+{
+	struct cs_otable *ot = &s->otable;
+	unsigned int i = oid % CAPSTORE_OBJS_PER_BLOCK;
+	struct cs_oleaf *leaf;
+	int err = -ENOENT;
+
+	mutex_lock(&ot->lock);
+	if (WARN_ON_ONCE(!oid || oid >= ot->next_oid))
+		goto out;
+	leaf = cs_oleaf_get(s, oid / CAPSTORE_OBJS_PER_BLOCK);
+	err = PTR_ERR_OR_ZERO(leaf);
+	if (err)
+		goto out;
+	err = -ENOENT;
+	if (leaf->rec[i].kind == cpu_to_le32(CAPSTORE_DOBJ_FREE))
+		goto out;
+	err = cs_oleaf_modify(ot, leaf);
+	if (!err)
+		leaf->rec[i].gen = cpu_to_le64(gen);
+out:
+	mutex_unlock(&ot->lock);
+	return err;
+}
+
+/**
  * cs_otable_new - create an object record with a new id
  * @s: the store
  * @kind: CAPSTORE_DOBJ_SEGMENT or CAPSTORE_DOBJ_NODE
@@ -254,8 +328,24 @@ int cs_otable_new(struct cs_store *s, u32 kind, u64 size, u64 *oid)
 	id = ot->next_oid;
 	leaf = cs_oleaf_get(s, id / CAPSTORE_OBJS_PER_BLOCK);
 	err = PTR_ERR_OR_ZERO(leaf);
-	if (!err)
-		err = cs_oleaf_modify(ot, leaf);
+	if (err)
+		goto out;
+	/*
+	 * The first id of a leaf grows the table: the blocks it gains are
+	 * paid for now, or the create fails (ENOSPC), never the checkpoint.
+	 * Callers hold wr_sys, so the epoch stays. (Should the leaf then fail
+	 * to change, ENOMEM, the promise stays: a few blocks too many.)
+	 */
+	if (id % CAPSTORE_OBJS_PER_BLOCK == 0) {
+		u64 n = id / CAPSTORE_OBJS_PER_BLOCK;
+
+		err = cs_space_reserve_meta(s, READ_ONCE(s->epoch),
+					    cs_otable_blocks(n + 1) -
+					    cs_otable_blocks(n));
+		if (err)
+			goto out;
+	}
+	err = cs_oleaf_modify(ot, leaf);
 	if (err)
 		goto out;
 	o = &leaf->rec[id % CAPSTORE_OBJS_PER_BLOCK];

@@ -289,7 +289,7 @@ void cs_space_unalloc(struct cs_store *s, u64 blkno)
 static u64 cs_space_promisable(struct cs_space *sp)
 {
 	u64 taken = sp->nr_used + sp->nr_pinned + sp->nr_reserved +
-		    sp->nr_tree[0] + sp->nr_tree[1];
+		    sp->nr_tree[0] + sp->nr_tree[1] + sp->nr_meta;
 
 	if (taken >= sp->nblocks || sp->nblocks - taken <= sp->reserve)
 		return 0;
@@ -374,6 +374,58 @@ void cs_space_tree_done(struct cs_store *s, u64 epoch, bool committed)
 }
 
 /**
+ * cs_space_meta_init - promise the blocks of the object table at attach
+ * @s: the store
+ * @n: how many blocks the table has (leaves and interior blocks)
+ *
+ * A checkpoint writes each object table block it changed at a new place
+ * while the old one stays pinned until it commits; every block of the
+ * table may change in one epoch (a destroy or revoke in each leaf). So
+ * the table holds a promise of one block per block it has, taken at
+ * attach without a check (the store already holds the table) and grown
+ * with the table (cs_space_reserve_meta()).
+ */
+void cs_space_meta_init(struct cs_store *s, u64 n)
+{
+	spin_lock(&s->space.lock);
+	s->space.nr_meta = n;
+	spin_unlock(&s->space.lock);
+}
+
+/**
+ * cs_space_reserve_meta - promise blocks to a growing object table
+ * @s: the store
+ * @epoch: the current epoch
+ * @n: how many blocks the table grows by
+ *
+ * The checkpoint of @epoch writes the @n new blocks: promised until it
+ * ends, as data-tree blocks are (cs_space_tree_done()). Each later
+ * checkpoint may rewrite them: @n more promised for good
+ * (cs_space_meta_init()). Without this an object table grown by creates
+ * took its blocks out of the reserve kept for the space map, until a
+ * checkpoint failed for lack of metadata space and shut the store down.
+ *
+ * Return: 0 or -ENOSPC.
+ */
+int cs_space_reserve_meta(struct cs_store *s, u64 epoch, unsigned int n)
+{
+	struct cs_space *sp = &s->space;
+	int err = 0;
+
+	spin_lock(&sp->lock);
+	if (cs_space_promisable(sp) < 2 * (u64)n) {
+		err = -ENOSPC;
+	} else {
+		sp->nr_tree[epoch & 1] += n;
+		sp->nr_meta += n;
+	}
+	spin_unlock(&sp->lock);
+	return err;
+}
+
+ALLOW_ERROR_INJECTION(cs_space_reserve_meta, ERRNO);
+
+/**
  * cs_space_unreserve - drop reservations of pages that will not be written
  * @s: the store
  * @n: how many
@@ -401,7 +453,7 @@ u64 cs_space_free_blocks(struct cs_store *s)
 
 	spin_lock(&sp->lock);
 	used = sp->nr_used + sp->nr_pinned + sp->nr_reserved +
-	       sp->nr_tree[0] + sp->nr_tree[1];
+	       sp->nr_tree[0] + sp->nr_tree[1] + sp->nr_meta;
 	n = used < sp->nblocks ? sp->nblocks - used : 0;
 	spin_unlock(&sp->lock);
 	return n;
