@@ -1463,35 +1463,11 @@ static long long trace_field(const char *line, const char *key)
  */
 static int trace_read(struct tev *ev)
 {
-	size_t len = 0, cap = 1 << 16;
-	char *buf = malloc(cap), *line, *next;
-	int fd, n = 0;
-	ssize_t r;
+	char *buf = cs_read_text(TRACEFS "/trace"), *line, *next;
+	int n = 0;
 
-	fd = open(TRACEFS "/trace", O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || !buf) {
-		n = fd < 0 ? -errno : -ENOMEM;
-		if (fd >= 0)
-			close(fd);
-		free(buf);
-		return n;
-	}
-	for (;;) {
-		if (cap - len < 4096) {
-			char *more = realloc(buf, cap * 2);
-
-			if (!more)
-				break;
-			buf = more;
-			cap *= 2;
-		}
-		r = read(fd, buf + len, cap - len - 1);
-		if (r <= 0)
-			break;
-		len += r;
-	}
-	close(fd);
-	buf[len] = '\0';
+	if (!buf)
+		return -errno;
 	for (line = buf; line && *line; line = next) {
 		const char *p;
 		struct tev e;

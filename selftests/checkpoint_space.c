@@ -119,16 +119,6 @@ FIXTURE_TEARDOWN(sp)
 	EXPECT_EQ(0, cs_detach(self->id));
 }
 
-static void reattach(struct __test_metadata *_metadata, FIXTURE_DATA(sp) *self)
-{
-	close(self->root);
-	self->root = -EBADF;
-	ASSERT_EQ(0, cs_detach(self->id));
-	ASSERT_EQ(0, cs_attach(&self->id));
-	self->root = cs_root(self->id);
-	ASSERT_LE(0, self->root);
-}
-
 /* --- filling the store ------------------------------------------------- */
 
 static void fill_page(uint64_t *p, unsigned int slot, uint64_t page)
@@ -391,7 +381,7 @@ TEST_F(sp, reuse)
 	close(p);
 
 	/* All there after detach and attach. */
-	reattach(_metadata, self);
+	ASSERT_EQ(0, cs_reattach(&self->id, &self->root));
 	fd = fetch(self->root, SLOT_K);
 	ASSERT_LE(0, fd);
 	check_prefix(_metadata, fd, SLOT_K, K_PAGES);
@@ -413,7 +403,7 @@ TEST_F(sp, reuse)
 					      4 * MiB / PAGE));
 	EXPECT_EQ(0, fsync(fd));
 	close(fd);
-	reattach(_metadata, self);
+	ASSERT_EQ(0, cs_reattach(&self->id, &self->root));
 	fd = fetch(self->root, SLOT_N);
 	ASSERT_LE(0, fd);
 	check_prefix(_metadata, fd, SLOT_N, 4 * MiB / PAGE);
@@ -486,7 +476,7 @@ TEST_F(sp, sparse_fill)
 	capstore_segment_unmap(map, PAGE);
 	ASSERT_EQ(0, fsync(fd));
 	close(fd);
-	reattach(_metadata, self);
+	ASSERT_EQ(0, cs_reattach(&self->id, &self->root));
 	fd = fetch(self->root, SLOT_S);
 	ASSERT_LE(0, fd);
 	check_far(_metadata, fd);
@@ -526,7 +516,7 @@ TEST_F(sp, sparse_fill)
 	close(fd);
 	if (get("shutdown"))
 		return;
-	reattach(_metadata, self);
+	ASSERT_EQ(0, cs_reattach(&self->id, &self->root));
 	fd = fetch(self->root, SLOT_S);
 	ASSERT_LE(0, fd);
 	check_far(_metadata, fd);

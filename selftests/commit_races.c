@@ -111,16 +111,6 @@ FIXTURE_TEARDOWN(cr)
 	EXPECT_EQ(0, cs_detach(self->id));
 }
 
-static void reattach(struct __test_metadata *_metadata, FIXTURE_DATA(cr) *self)
-{
-	close(self->root);
-	self->root = -EBADF;
-	ASSERT_EQ(0, cs_detach(self->id));
-	ASSERT_EQ(0, cs_attach(&self->id));
-	self->root = cs_root(self->id);
-	ASSERT_LE(0, self->root);
-}
-
 /* --- revoke vs commit --------------------------------------------------- */
 
 #define MAX_THREADS	4
@@ -273,7 +263,7 @@ TEST_F_TIMEOUT(cr, revoke_vs_commit, 600)
 	ASSERT_EQ(0, capstore_cap_checkpoint(self->root, 0, NULL));
 	EXPECT_EQ(0, get("shutdown"));
 
-	reattach(_metadata, self);
+	ASSERT_EQ(0, cs_reattach(&self->id, &self->root));
 	for (round = 0; round < rounds; round++) {
 		int node = round_node(_metadata, self->root, round, 0);
 
@@ -529,7 +519,7 @@ TEST_F_TIMEOUT(cr, create_destroy_full, 300)
 		close(c);
 	EXPECT_EQ(0, capstore_cap_checkpoint(self->root, 0, NULL));
 	EXPECT_EQ(0, get("shutdown"));
-	reattach(_metadata, self);
+	ASSERT_EQ(0, cs_reattach(&self->id, &self->root));
 }
 
 CS_HARNESS_MAIN

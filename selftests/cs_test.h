@@ -162,6 +162,69 @@ static inline int cs_root(uint32_t id)
 	return ret;
 }
 
+/*
+ * Detach store @id, attach it again (its new id into @id) and reopen its
+ * root node into @root, closing the old one (if >= 0) first. 0 or -errno;
+ * on failure *root is -EBADF.
+ */
+static inline int cs_reattach(uint32_t *id, int *root)
+{
+	int ret;
+
+	if (*root >= 0)
+		close(*root);
+	*root = -EBADF;
+	ret = cs_detach(*id);
+	if (!ret)
+		ret = cs_attach(id);
+	if (!ret) {
+		*root = cs_root(*id);
+		if (*root < 0) {
+			ret = *root;
+			*root = -EBADF;
+		}
+	}
+	return ret;
+}
+
+/*
+ * The whole of @path (a file of unknown size: tracefs, procfs) as a
+ * malloc'd NUL-terminated string, or NULL with errno set.
+ */
+static inline char *cs_read_text(const char *path)
+{
+	size_t len = 0, cap = 1 << 16;
+	char *buf, *more;
+	ssize_t r;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	buf = malloc(cap);
+	if (!buf) {
+		close(fd);
+		errno = ENOMEM;
+		return NULL;
+	}
+	for (;;) {
+		if (cap - len < 4096) {
+			more = realloc(buf, cap * 2);
+			if (!more)
+				break;
+			buf = more;
+			cap *= 2;
+		}
+		r = read(fd, buf + len, cap - len - 1);
+		if (r <= 0)
+			break;
+		len += r;
+	}
+	close(fd);
+	buf[len] = '\0';
+	return buf;
+}
+
 /* splitmix64: the test patterns. */
 static inline uint64_t cs_mix(uint64_t x)
 {

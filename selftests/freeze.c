@@ -88,38 +88,6 @@ static void get_pm_test(char *buf, size_t len)
 	buf[e - b - 1] = '\0';
 }
 
-/* The ring buffer's text (malloc'd, NUL-terminated), or NULL. */
-static char *trace_text(void)
-{
-	size_t len = 0, cap = 1 << 16;
-	char *buf = malloc(cap), *more;
-	int fd = open(TRACEFS "/trace", O_RDONLY | O_CLOEXEC);
-	ssize_t r;
-
-	if (fd < 0 || !buf) {
-		if (fd >= 0)
-			close(fd);
-		free(buf);
-		return NULL;
-	}
-	for (;;) {
-		if (cap - len < 4096) {
-			more = realloc(buf, cap * 2);
-			if (!more)
-				break;
-			buf = more;
-			cap *= 2;
-		}
-		r = read(fd, buf + len, cap - len - 1);
-		if (r <= 0)
-			break;
-		len += r;
-	}
-	close(fd);
-	buf[len] = '\0';
-	return buf;
-}
-
 /* The timestamp of a trace line whose event name starts at @ev. */
 static double event_time(const char *line, const char *ev)
 {
@@ -248,7 +216,7 @@ TEST_F_TIMEOUT(freeze, interval_waits_for_thaw, 120)
 		usleep(100000);
 	ASSERT_LT(before, cs_store_get(cs_test_dev(), "checkpoints"));
 
-	text = trace_text();
+	text = cs_read_text(TRACEFS "/trace");
 	ASSERT_NE(NULL, text);
 	for (line = text; line && *line; line = next) {
 		next = strchr(line, '\n');
